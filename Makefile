@@ -1,0 +1,100 @@
+# tscni: CNI plugin suite in one Bun-compiled multi-call binary.
+#
+#   make deps      Debian packages the build and the tests need (idempotent)
+#   make build     native addon, type check, compiled binary (dist/tscni)
+#   make install   binary and one link per plugin into $(DESTDIR)$(PREFIX)
+#   make test      unit tests, then integration and end-to-end tests (root)
+#   make bench     start-up and command latency against the reference plugins
+#   make clean
+
+PREFIX ?= /opt/cni/bin
+DESTDIR ?=
+
+BIN := dist/tscni
+ADDON := native/build/Release/tscni_native.node
+DRIVER := test/driver/bin/cnidriver
+NODE_BIN := node_modules/.bin
+# node-gyp builds against the headers of the Node that runs it (Debian's nodejs ships them).
+NODE_DIR ?= $(shell dirname "$$(dirname "$$(command -v node)")")
+
+SOURCES := $(shell find cmd cni native plugins ipam -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null) package.json tsconfig.json
+
+# Build: iproute2 for the tests' oracle; Go and libcni 1.1.2 for the end-to-end driver; the
+# reference plugins for interoperability and benchmarks; hyperfine for benchmarks; util-linux for
+# unshare; gcc for the addon-loading tests' planted library.
+DEB_PACKAGES := iproute2 util-linux gcc g++ make python3 golang-go golang-github-appc-cni-dev \
+	containernetworking-plugins hyperfine
+
+BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify \
+	--no-compile-autoload-dotenv --no-compile-autoload-bunfig
+
+.PHONY: all deps build native typecheck install uninstall test test-unit test-integration test-e2e bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "Debian packages present"; fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+native: $(ADDON)
+$(ADDON): native/src/addon.cc native/binding.gyp node_modules/.package-lock.json
+	cd native && ../$(NODE_BIN)/node-gyp rebuild --nodedir="$(NODE_DIR)"
+
+typecheck: node_modules/.package-lock.json
+	$(NODE_BIN)/tsc -p tsconfig.json
+
+build: $(BIN)
+$(BIN): $(SOURCES) $(ADDON) node_modules/.package-lock.json
+	$(NODE_BIN)/tsc -p tsconfig.json
+	$(NODE_BIN)/bun build $(BUN_FLAGS) cmd/tscni.ts --outfile $@
+
+# The binary lists its own plugin names, so the links always match what it dispatches.
+install: $(BIN)
+	install -d "$(DESTDIR)$(PREFIX)"
+	install -m 0755 $(BIN) "$(DESTDIR)$(PREFIX)/tscni.new"
+	mv -f "$(DESTDIR)$(PREFIX)/tscni.new" "$(DESTDIR)$(PREFIX)/tscni"
+	for plugin in $$($(BIN) plugins); do ln -sfn tscni "$(DESTDIR)$(PREFIX)/$$plugin"; done
+
+uninstall:
+	for plugin in $$($(BIN) plugins); do rm -f "$(DESTDIR)$(PREFIX)/$$plugin"; done
+	rm -f "$(DESTDIR)$(PREFIX)/tscni"
+
+$(DRIVER): test/driver/main.go
+	cd test/driver && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$(CURDIR)/build/go-cache" \
+		go build -o bin/cnidriver .
+
+TALLY := build/test-tally.jsonl
+
+# Every phase runs even when an earlier one fails; the last line is "N passed, N failed".
+test: deps build $(DRIVER)
+	@mkdir -p build && rm -f $(TALLY)
+	@status=0; \
+	TSCNI_TEST_TALLY=$(TALLY) TSCNI_TEST_PHASE=unit $(NODE_BIN)/mocha --config test/mocharc.unit.json || status=1; \
+	TSCNI_TEST_TALLY=$(TALLY) TSCNI_TEST_PHASE=integration $(NODE_BIN)/mocha --config test/mocharc.integration.json || status=1; \
+	TSCNI_TEST_TALLY=$(TALLY) TSCNI_TEST_PHASE=e2e $(NODE_BIN)/mocha --config test/mocharc.e2e.json || status=1; \
+	node test/support/summary.mjs $(TALLY) unit integration e2e || status=1; \
+	exit $$status
+
+test-unit: node_modules/.package-lock.json
+	$(NODE_BIN)/mocha --config test/mocharc.unit.json
+
+test-integration: build
+	$(NODE_BIN)/mocha --config test/mocharc.integration.json
+
+test-e2e: build $(DRIVER)
+	$(NODE_BIN)/mocha --config test/mocharc.e2e.json
+
+bench: deps build
+	env -u NODE_EXTRA_CA_CERTS node bench/startup.mjs
+
+clean:
+	rm -rf dist build native/build test/driver/bin

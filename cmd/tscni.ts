@@ -1,0 +1,25 @@
+// Entry point of the compiled binary (bun build --compile). Everything else is plain TypeScript
+// that also runs under Node; only this file knows about the embedded addon.
+
+import embeddedAddon from "../native/build/Release/tscni_native.node" with { type: "file" };
+import { setNativeLoader } from "../native/loader";
+import { main } from "./main";
+import { processIo } from "./process-io";
+
+setNativeLoader(async () => (await import("../native/embedded")).loadEmbeddedAddon(embeddedAddon));
+
+main({
+  argv0: process.argv0,
+  args: process.argv.slice(2),
+  io: processIo(),
+  selfExecutable: process.execPath,
+}).then(
+  (exitCode) => {
+    process.exitCode = exitCode;
+  },
+  (error: unknown) => {
+    // Only a defect in the dispatcher itself gets here; plugins' errors are CNI error replies.
+    console.error(error);
+    process.exitCode = 70;
+  },
+);

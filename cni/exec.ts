@@ -1,0 +1,71 @@
+// Finding a plugin in CNI_PATH and running it as a child process.
+
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+
+import type { Env } from "./io";
+import type { PluginOutput, PluginRunner } from "./invoke";
+
+/** The first `<dir>/<type>` that is a regular file (after symlinks), as libcni's FindInPath. */
+export async function findInPath(type: string, directories: readonly string[]): Promise<string> {
+  if (type === "") throw new Error("no plugin name provided");
+  if (type.includes("/")) throw new Error(`invalid plugin name: ${type}`);
+  if (directories.length === 0) throw new Error("no paths provided");
+  for (const directory of directories) {
+    const path = join(directory, type);
+    try {
+      if ((await stat(path)).isFile()) return path;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  throw new Error(`failed to find plugin ${JSON.stringify(type)} in path [${directories.join(" ")}]`);
+}
+
+/**
+ * A plugin being replaced (e.g. by a DaemonSet installer) fails to exec with ETXTBSY for a moment;
+ * libcni retries, and so does this runner, with a short backoff and a bounded total wait.
+ */
+const TEXT_FILE_BUSY_RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1000, 1000, 1000, 1000];
+
+export const processRunner: PluginRunner = {
+  async run(path: string, env: Env, stdin: Uint8Array): Promise<PluginOutput> {
+    for (const delay of [...TEXT_FILE_BUSY_RETRY_DELAYS_MS, undefined]) {
+      try {
+        return await spawnPlugin(path, env, stdin);
+      } catch (error: unknown) {
+        if (delay === undefined || (error as { code?: unknown }).code !== "ETXTBSY") throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+    throw new Error("unreachable");
+  },
+};
+
+async function spawnPlugin(path: string, env: Env, stdin: Uint8Array): Promise<PluginOutput> {
+  const { spawn } = await import("node:child_process");
+  return new Promise<PluginOutput>((resolve, reject) => {
+    const child = spawn(path, [], { env: definedOnly(env), stdio: ["pipe", "pipe", "pipe"] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    child.on("error", reject);
+    // A delegate that exits without reading all of stdin closes the pipe; that is not our failure.
+    child.stdin.on("error", () => {});
+    child.on("close", (code, signal) => {
+      resolve({
+        exitCode: code ?? (signal !== null ? 128 : 1),
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+      });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+function definedOnly(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  return out;
+}

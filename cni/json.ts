@@ -1,0 +1,98 @@
+// Reading untrusted JSON: values arrive as `unknown` and are checked once, with the offending key
+// named in the error.
+
+export type JsonObject = Readonly<Record<string, unknown>>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A value of the wrong shape at `path` (e.g. "ipam.ranges[0]"). */
+export class JsonShapeError extends Error {
+  readonly path: string;
+
+  constructor(path: string, expected: string, actual: unknown) {
+    super(`${path}: expected ${expected}, got ${describe(actual)}`);
+    this.name = "JsonShapeError";
+    this.path = path;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value)}`;
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${String(value)}`;
+}
+
+const join = (path: string, key: string): string => (path === "" ? key : `${path}.${key}`);
+
+/** Typed access to the fields of one JSON object, with path-aware errors. */
+export class JsonReader {
+  readonly object: JsonObject;
+  readonly path: string;
+
+  constructor(value: unknown, path = "") {
+    if (!isObject(value)) throw new JsonShapeError(path === "" ? "(root)" : path, "an object", value);
+    this.object = value;
+    this.path = path;
+  }
+
+  has(key: string): boolean {
+    return this.object[key] !== undefined && this.object[key] !== null;
+  }
+
+  /** The raw value; JSON null counts as absent, as Go's decoder treats it. */
+  raw(key: string): unknown {
+    const value = this.object[key];
+    return value === null ? undefined : value;
+  }
+
+  string(key: string): string | undefined {
+    const value = this.raw(key);
+    if (value === undefined || typeof value === "string") return value;
+    throw new JsonShapeError(join(this.path, key), "a string", value);
+  }
+
+  boolean(key: string): boolean | undefined {
+    const value = this.raw(key);
+    if (value === undefined || typeof value === "boolean") return value;
+    throw new JsonShapeError(join(this.path, key), "a boolean", value);
+  }
+
+  /** An integer within [min, max]. */
+  integer(key: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    const value = this.raw(key);
+    if (value === undefined) return undefined;
+    if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
+    throw new JsonShapeError(join(this.path, key), `an integer from ${min} to ${max}`, value);
+  }
+
+  stringArray(key: string): string[] | undefined {
+    const value = this.raw(key);
+    if (value === undefined) return undefined;
+    if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
+    throw new JsonShapeError(join(this.path, key), "an array of strings", value);
+  }
+
+  /** A nested object, as a reader. */
+  child(key: string): JsonReader | undefined {
+    const value = this.raw(key);
+    return value === undefined ? undefined : new JsonReader(value, join(this.path, key));
+  }
+
+  /** An array, each element handed to `item` with its own path. */
+  array<T>(key: string, item: (value: unknown, path: string) => T): T[] | undefined {
+    const value = this.raw(key);
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value)) throw new JsonShapeError(join(this.path, key), "an array", value);
+    return value.map((v, i) => item(v, `${join(this.path, key)}[${i}]`));
+  }
+
+  requireString(key: string): string {
+    const value = this.string(key);
+    if (value === undefined) throw new JsonShapeError(join(this.path, key), "a string", undefined);
+    return value;
+  }
+}

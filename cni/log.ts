@@ -1,0 +1,104 @@
+// Logging through winston, loaded only when a record is actually emitted: winston takes tens of
+// milliseconds to load in the compiled binary, and a plugin is one process per pod and verb, so
+// the common case (nothing at or above the configured level) must not pay for it.
+//
+// Records go to stderr or to a file, never to stdout. Records are queued while winston loads and
+// written in order; `flush()` waits until they are out, and the skeleton calls it before exiting.
+
+export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type LogMeta = Readonly<Record<string, unknown>>;
+
+export interface Logger {
+  error(message: string, meta?: LogMeta): void;
+  warn(message: string, meta?: LogMeta): void;
+  info(message: string, meta?: LogMeta): void;
+  debug(message: string, meta?: LogMeta): void;
+  /** A logger whose records all carry `meta` (plugin, containerId, ...). */
+  child(meta: LogMeta): Logger;
+}
+
+export interface LogOptions {
+  readonly level: LogLevel;
+  /** Append to this file instead of writing to stderr. */
+  readonly file?: string;
+  /** Where stderr records go (the skeleton's Io). */
+  readonly stderr: (line: string) => void;
+}
+
+export interface LogSink {
+  readonly logger: Logger;
+  flush(): Promise<void>;
+}
+
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+interface LogRecord {
+  readonly level: LogLevel;
+  readonly message: string;
+  readonly meta: LogMeta;
+}
+
+type Backend = { write(record: LogRecord): void; close(): Promise<void> };
+
+export function createLogSink(options: LogOptions): LogSink {
+  const threshold = LOG_LEVELS.indexOf(options.level);
+  const queue: LogRecord[] = [];
+  let backend: Promise<Backend> | undefined;
+  let draining: Promise<void> = Promise.resolve();
+
+  const emit = (record: LogRecord): void => {
+    if (LOG_LEVELS.indexOf(record.level) > threshold) return;
+    queue.push(record);
+    backend ??= openBackend(options);
+    const opened = backend;
+    draining = draining.then(async () => {
+      const sink = await opened;
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) sink.write(next);
+    });
+  };
+
+  const make = (meta: LogMeta): Logger => ({
+    error: (message, extra) => emit({ level: "error", message, meta: { ...meta, ...extra } }),
+    warn: (message, extra) => emit({ level: "warn", message, meta: { ...meta, ...extra } }),
+    info: (message, extra) => emit({ level: "info", message, meta: { ...meta, ...extra } }),
+    debug: (message, extra) => emit({ level: "debug", message, meta: { ...meta, ...extra } }),
+    child: (extra) => make({ ...meta, ...extra }),
+  });
+
+  return {
+    logger: make({}),
+    async flush(): Promise<void> {
+      await draining;
+      if (backend !== undefined) await (await backend).close();
+    },
+  };
+}
+
+async function openBackend(options: LogOptions): Promise<Backend> {
+  const [{ default: winston }, { Writable }] = await Promise.all([import("winston"), import("node:stream")]);
+  const format = winston.format.combine(winston.format.timestamp(), winston.format.json());
+  const transport =
+    options.file !== undefined
+      ? new winston.transports.File({ filename: options.file, options: { flags: "a", mode: 0o600 } })
+      : new winston.transports.Stream({
+          stream: new Writable({
+            write(chunk: Buffer | string, _encoding, done): void {
+              options.stderr(String(chunk).replace(/\n$/, ""));
+              done();
+            },
+          }),
+        });
+  const logger = winston.createLogger({ level: options.level, format, transports: [transport] });
+  return {
+    write: (record) => logger.log(record.level, record.message, record.meta),
+    close: () =>
+      new Promise<void>((resolve) => {
+        logger.on("finish", () => resolve());
+        logger.end();
+      }),
+  };
+}

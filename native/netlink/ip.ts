@@ -1,0 +1,57 @@
+// IP addresses as the rest of the suite sees them (canonical strings) and as netlink carries them
+// (4 or 16 raw bytes). Parsing and formatting go through the ip-address library.
+
+import { Address4, Address6 } from "ip-address";
+
+export type IpFamily = 4 | 6;
+
+export interface Cidr {
+  readonly family: IpFamily;
+  /** The address as written, in canonical form (host bits kept: "10.1.2.3/24" keeps .3). */
+  readonly address: string;
+  readonly prefixLength: number;
+}
+
+export function ipFamily(address: string): IpFamily | undefined {
+  if (Address4.isValid(address) && !address.includes("/")) return 4;
+  if (Address6.isValid(address) && !address.includes("/")) return 6;
+  return undefined;
+}
+
+/** Canonical text of a single address (RFC 5952 for IPv6); throws RangeError when invalid. */
+export function canonicalIp(address: string): string {
+  return bytesToIp(ipToBytes(address));
+}
+
+export function ipToBytes(address: string): Uint8Array {
+  switch (ipFamily(address)) {
+    case 4:
+      return Uint8Array.from(new Address4(address).toArray());
+    case 6:
+      return Uint8Array.from(new Address6(address).toByteArray(), (b) => b & 0xff);
+    default:
+      throw new RangeError(`invalid IP address ${JSON.stringify(address)}`);
+  }
+}
+
+export function bytesToIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return bytes.join(".");
+  if (bytes.length === 16) return Address6.fromByteArray(Array.from(bytes)).correctForm();
+  throw new RangeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
+}
+
+/** Parses "address/prefix"; the prefix is required and must fit the family. */
+export function parseCidr(text: string): Cidr {
+  const slash = text.indexOf("/");
+  const prefixText = slash === -1 ? "" : text.slice(slash + 1);
+  const family = ipFamily(text.slice(0, slash));
+  const prefixLength = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+  if (family === undefined || !(prefixLength <= (family === 4 ? 32 : 128))) {
+    throw new RangeError(`invalid CIDR ${JSON.stringify(text)}`);
+  }
+  return { family, address: canonicalIp(text.slice(0, slash)), prefixLength };
+}
+
+export function formatCidr(cidr: Pick<Cidr, "address" | "prefixLength">): string {
+  return `${cidr.address}/${cidr.prefixLength}`;
+}
