@@ -50,7 +50,9 @@ export async function runCli(invocation: CliInvocation): Promise<number> {
       io.stderr(`Run "${name} --help" for usage.`);
     });
   if (!known) {
-    io.stderr(`${BINARY_NAME}: unknown plugin name ${JSON.stringify(name)}; link this binary as one of: ${[...PLUGINS.keys()].join(", ")}`);
+    io.stderr(
+      `${BINARY_NAME}: unknown plugin name ${JSON.stringify(name)}; link this binary as one of: ${[...PLUGINS.keys()].join(", ")}`,
+    );
     return 1;
   }
   const output = await new Promise<string>((resolve) => {

@@ -46,18 +46,18 @@ export class CniArgs {
 }
 
 function ignoreUnknown(pairs: ReadonlyMap<string, string>): boolean {
-    const value = pairs.get("IgnoreUnknown");
-    if (value === undefined) return false;
-    switch (value.toLowerCase()) {
-      case "1":
-      case "true":
-        return true;
-      case "0":
-      case "false":
-        return false;
-      default:
-        throw invalid(`IgnoreUnknown must be 1, true, 0 or false, not ${JSON.stringify(value)}`);
-    }
+  const value = pairs.get("IgnoreUnknown");
+  if (value === undefined) return false;
+  switch (value.toLowerCase()) {
+    case "1":
+    case "true":
+      return true;
+    case "0":
+    case "false":
+      return false;
+    default:
+      throw invalid(`IgnoreUnknown must be 1, true, 0 or false, not ${JSON.stringify(value)}`);
+  }
 }
 
 function invalid(message: string): CniError {

@@ -163,7 +163,9 @@ function parseConfig(stdin: Uint8Array, plugin: Plugin): NetConf {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(stdin));
   } catch (error: unknown) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: ${message}`, "", { cause: error });
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: ${message}`, "", {
+      cause: error,
+    });
   }
   let reader: JsonReader;
   let declaredVersion: string | undefined;
@@ -176,7 +178,9 @@ function parseConfig(stdin: Uint8Array, plugin: Plugin): NetConf {
     type = reader.string("type") ?? "";
   } catch (error: unknown) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: ${message}`, "", { cause: error });
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: ${message}`, "", {
+      cause: error,
+    });
   }
   validateNetworkName(name);
 

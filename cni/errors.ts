@@ -53,7 +53,8 @@ export function causeChain(error: Error): string {
 /** Turns anything thrown into the CNI error it reports. */
 export function toCniError(error: unknown): CniError {
   if (error instanceof CniError) return error;
-  if (error instanceof Error) return new CniError(ErrorCode.Internal, error.message, causeChain(error), { cause: error });
+  if (error instanceof Error)
+    return new CniError(ErrorCode.Internal, error.message, causeChain(error), { cause: error });
   return new CniError(ErrorCode.Internal, String(error));
 }
 

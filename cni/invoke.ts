@@ -63,13 +63,17 @@ export class Delegator implements Invoker {
     try {
       json = JSON.parse(stdout);
     } catch (error: unknown) {
-      throw new CniError(ErrorCode.DecodingFailure, `plugin ${type} returned a result that is not JSON`, stdout, { cause: error });
+      throw new CniError(ErrorCode.DecodingFailure, `plugin ${type} returned a result that is not JSON`, stdout, {
+        cause: error,
+      });
     }
     try {
       return decodeResult(json, this.options.configVersion).result;
     } catch (error: unknown) {
       const message = error instanceof Error ? error.message : String(error);
-      throw new CniError(ErrorCode.DecodingFailure, `plugin ${type} returned an invalid result`, message, { cause: error });
+      throw new CniError(ErrorCode.DecodingFailure, `plugin ${type} returned an invalid result`, message, {
+        cause: error,
+      });
     }
   }
 
@@ -95,7 +99,9 @@ export class Delegator implements Invoker {
     try {
       path = await find(type, cniPath);
     } catch (error: unknown) {
-      throw new CniError(ErrorCode.Internal, error instanceof Error ? error.message : String(error), "", { cause: error });
+      throw new CniError(ErrorCode.Internal, error instanceof Error ? error.message : String(error), "", {
+        cause: error,
+      });
     }
     logger.debug("delegating", { delegate: path, command });
     const output = await runner.run(path, { ...env, CNI_COMMAND: command }, stdin ?? this.options.stdin);
@@ -125,7 +131,10 @@ export function delegateError(output: PluginOutput): CniError {
   } catch {
     // Reported below, with the text that could not be parsed.
   }
-  return new CniError(ErrorCode.Internal, `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout)}`);
+  return new CniError(
+    ErrorCode.Internal,
+    `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout)}`,
+  );
 }
 
 /** Splits CNI_PATH on ":" and drops empty entries. */

@@ -68,9 +68,18 @@ function encodeCurrent(result: Result, version: SpecVersion): Record<string, unk
   const is11 = versionAtLeast(version, "1.1.0");
   return {
     cniVersion: version,
-    ...nonEmpty("interfaces", result.interfaces.map((i) => (is11 ? { ...i } : interface04(i)))),
-    ...nonEmpty("ips", result.ips.map((ip) => ({ ...pick(ip, ["interface", "address", "gateway"]) }))),
-    ...nonEmpty("routes", result.routes.map((r) => (is11 ? { ...r } : route04(r)))),
+    ...nonEmpty(
+      "interfaces",
+      result.interfaces.map((i) => (is11 ? { ...i } : interface04(i))),
+    ),
+    ...nonEmpty(
+      "ips",
+      result.ips.map((ip) => ({ ...pick(ip, ["interface", "address", "gateway"]) })),
+    ),
+    ...nonEmpty(
+      "routes",
+      result.routes.map((r) => (is11 ? { ...r } : route04(r))),
+    ),
     ...dnsField(result.dns),
   };
 }
@@ -81,7 +90,10 @@ function encode04(result: Result, version: SpecVersion): Record<string, unknown>
     ...nonEmpty("interfaces", result.interfaces.map(interface04)),
     ...nonEmpty(
       "ips",
-      result.ips.map((ip) => ({ version: String(addressFamily(ip.address)), ...pick(ip, ["interface", "address", "gateway"]) })),
+      result.ips.map((ip) => ({
+        version: String(addressFamily(ip.address)),
+        ...pick(ip, ["interface", "address", "gateway"]),
+      })),
     ),
     ...nonEmpty("routes", result.routes.map(route04)),
     ...dnsField(result.dns),

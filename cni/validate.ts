@@ -22,11 +22,15 @@ export function validateNetworkName(name: string): void {
 }
 
 export function validateInterfaceName(ifName: string): void {
-  const invalid = (message: string, details = ""): CniError => new CniError(ErrorCode.InvalidEnvironment, message, details);
+  const invalid = (message: string, details = ""): CniError =>
+    new CniError(ErrorCode.InvalidEnvironment, message, details);
   if (ifName === "") throw invalid("interface name is empty");
   // The kernel counts bytes (IFNAMSIZ), not characters.
   if (new TextEncoder().encode(ifName).length > MAX_IFNAME_LENGTH) {
-    throw invalid("interface name is too long", `interface name should be less than ${MAX_IFNAME_LENGTH + 1} characters`);
+    throw invalid(
+      "interface name is too long",
+      `interface name should be less than ${MAX_IFNAME_LENGTH + 1} characters`,
+    );
   }
   if (ifName === "." || ifName === "..") throw invalid("interface name is . or ..");
   if (/[/:\s]/u.test(ifName)) throw invalid("interface name contains / or : or whitespace characters");

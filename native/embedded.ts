@@ -68,7 +68,7 @@ async function sealMemfd(fd: number): Promise<void> {
 }
 
 function writeAll(fd: number, image: Uint8Array): void {
-  for (let offset = 0; offset < image.length; ) offset += writeSync(fd, image, offset);
+  for (let offset = 0; offset < image.length;) offset += writeSync(fd, image, offset);
 }
 
 interface Strategy {

@@ -15,7 +15,9 @@ export class NativeLoadError extends Error {
   readonly attempts: readonly LoadAttempt[];
 
   constructor(attempts: readonly LoadAttempt[]) {
-    const tried = attempts.map((a) => `  - ${a.method}: ${a.error instanceof Error ? a.error.message : String(a.error)}`);
+    const tried = attempts.map(
+      (a) => `  - ${a.method}: ${a.error instanceof Error ? a.error.message : String(a.error)}`,
+    );
     super(`cannot load the native netlink addon; tried:\n${tried.join("\n")}`, { cause: attempts.at(-1)?.error });
     this.name = "NativeLoadError";
     this.attempts = attempts;

@@ -48,7 +48,13 @@ export const IFADDRMSG_LENGTH = 8;
 
 export const familyNumber = (family: IpFamily): number => (family === 4 ? AF_INET : AF_INET6);
 
-export function encodeIfAddr(family: number, prefixLength: number, flags: number, scope: number, index: number): Uint8Array {
+export function encodeIfAddr(
+  family: number,
+  prefixLength: number,
+  flags: number,
+  scope: number,
+  index: number,
+): Uint8Array {
   const out = new Uint8Array(IFADDRMSG_LENGTH);
   const view = new DataView(out.buffer);
   view.setUint8(0, family);
@@ -72,7 +78,13 @@ export function addressRequest(linkIndex: number, spec: AddressSpec): { body: Ui
       spec.broadcast ?? (cidr.prefixLength < 31 ? new Address4(spec.cidr).endAddress().correctForm() : undefined);
     if (broadcast !== undefined) attributes.push(attr.bytes(IFA_BROADCAST, ipToBytes(broadcast)));
   }
-  const body = encodeIfAddr(familyNumber(cidr.family), cidr.prefixLength, flags, spec.scope ?? RT_SCOPE_UNIVERSE, linkIndex);
+  const body = encodeIfAddr(
+    familyNumber(cidr.family),
+    cidr.prefixLength,
+    flags,
+    spec.scope ?? RT_SCOPE_UNIVERSE,
+    linkIndex,
+  );
   return { body, attributes };
 }
 
@@ -86,7 +98,8 @@ export function decodeAddress(payload: Uint8Array): Address {
   const own = local ?? address;
   if (own === undefined) throw new NetlinkDecodeError("address message without IFA_LOCAL or IFA_ADDRESS");
   const broadcast = attributes.bytes(IFA_BROADCAST);
-  const peer = local !== undefined && address !== undefined && bytesToIp(local) !== bytesToIp(address) ? address : undefined;
+  const peer =
+    local !== undefined && address !== undefined && bytesToIp(local) !== bytesToIp(address) ? address : undefined;
   return {
     linkIndex: view.getUint32(4, true),
     family,

@@ -166,7 +166,9 @@ export class Handle {
 
   /** Enslaves the link to `masterIndex`, or releases it from its master with null. */
   linkSetMaster(index: number, masterIndex: number | null): void {
-    this.setLink(`linkSetMaster #${index} ${masterIndex ?? "nomaster"}`, index, [attr.u32(IFLA_MASTER, masterIndex ?? 0)]);
+    this.setLink(`linkSetMaster #${index} ${masterIndex ?? "nomaster"}`, index, [
+      attr.u32(IFLA_MASTER, masterIndex ?? 0),
+    ]);
   }
 
   /** Moves the link into the namespace at `netnsPath`. */
@@ -224,7 +226,13 @@ export class Handle {
 
   /** Adds the address or updates it in place. */
   addrReplace(linkIndex: number, spec: AddressSpec): void {
-    this.changeAddress(`addrReplace #${linkIndex} ${spec.cidr}`, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, linkIndex, spec);
+    this.changeAddress(
+      `addrReplace #${linkIndex} ${spec.cidr}`,
+      RTM_NEWADDR,
+      NLM_F_CREATE | NLM_F_REPLACE,
+      linkIndex,
+      spec,
+    );
   }
 
   addrDel(linkIndex: number, spec: AddressSpec): void {

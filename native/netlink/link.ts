@@ -164,7 +164,8 @@ export function decodeIfInfo(payload: Uint8Array): IfInfo {
 // MAC addresses
 
 export function macToBytes(mac: string): Uint8Array {
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) throw new RangeError(`invalid MAC address ${JSON.stringify(mac)}`);
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac))
+    throw new RangeError(`invalid MAC address ${JSON.stringify(mac)}`);
   return Uint8Array.from(mac.split(":"), (octet) => Number.parseInt(octet, 16));
 }
 

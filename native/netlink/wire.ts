@@ -88,7 +88,11 @@ export function encodeAttributes(attributes: readonly Attribute[]): Uint8Array {
 // Messages
 
 /** Encodes one message: header, the fixed-size family struct, then attributes. */
-export function encodeMessage(header: MessageHeader, body: Uint8Array, attributes: readonly Attribute[] = []): Uint8Array {
+export function encodeMessage(
+  header: MessageHeader,
+  body: Uint8Array,
+  attributes: readonly Attribute[] = [],
+): Uint8Array {
   const bodyLength = align4(body.length);
   const length = NLMSG_HDRLEN + bodyLength + attributesLength(attributes);
   const out = new Uint8Array(length);

@@ -63,7 +63,9 @@ export class TestNetns {
 export function deleteAllTestNetns(): void {
   for (const ns of [...live]) ns.delete();
   // Namespaces of this PID that escaped tracking (e.g. created by a helper process).
-  for (const name of run("ip", ["netns", "list"]).stdout.split("\n").map((l) => l.split(" ")[0] ?? "")) {
+  for (const name of run("ip", ["netns", "list"])
+    .stdout.split("\n")
+    .map((l) => l.split(" ")[0] ?? "")) {
     if (name.startsWith(PREFIX)) run("ip", ["netns", "delete", name]);
   }
 }
