@@ -1,6 +1,7 @@
 // Root hooks for the integration and end-to-end phases: they need root (namespaces, netlink), and
 // they must leave nothing behind even when a test fails half-way.
 import { deleteAllTestNetns } from "../helpers/netns";
+import { removeInstalledSuite } from "../helpers/suite";
 
 export const mochaHooks = {
   beforeAll(): void {
@@ -10,5 +11,6 @@ export const mochaHooks = {
   },
   afterAll(): void {
     deleteAllTestNetns();
+    removeInstalledSuite();
   },
 };
