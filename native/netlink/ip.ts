@@ -27,8 +27,13 @@ export function ipToBytes(address: string): Uint8Array {
   switch (ipFamily(address)) {
     case 4:
       return Uint8Array.from(new Address4(address).toArray());
-    case 6:
-      return Uint8Array.from(new Address6(address).toByteArray(), (b) => b & 0xff);
+    case 6: {
+      // toUnsignedByteArray() is a big integer's minimal encoding ("::1" gives one byte): left-pad.
+      const minimal = new Address6(address).toUnsignedByteArray();
+      const bytes = new Uint8Array(16);
+      bytes.set(minimal, 16 - minimal.length);
+      return bytes;
+    }
     default:
       throw new RangeError(`invalid IP address ${JSON.stringify(address)}`);
   }
