@@ -94,7 +94,7 @@ test-e2e: build $(DRIVER)
 	$(NODE_BIN)/mocha --config test/mocharc.e2e.json
 
 bench: deps build
-	env -u NODE_EXTRA_CA_CERTS node bench/startup.mjs
+	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/startup.ts
 
 clean:
 	rm -rf dist build native/build test/driver/bin

@@ -92,6 +92,20 @@ describe("loopback plugin (compiled binary)", () => {
     expect(call("ADD", "1.0.0", {}, { CNI_ARGS: "no-equals;K8S_POD_NAME=x" }).status).to.equal(0);
   });
 
+  it("answers GC and STATUS (spec 1.1.0, by direct invocation: libcni 1.1.2 lacks them)", () => {
+    for (const command of ["GC", "STATUS"]) {
+      const reply = callPlugin({
+        plugin: pluginPath("loopback"),
+        command,
+        host,
+        config: { cniVersion: "1.1.0", name: "lo-net", type: "loopback", "cni.dev/valid-attachments": [] },
+        env: { CNI_PATH: "/nonexistent" },
+      });
+      expect(reply.status, reply.stdout).to.equal(0);
+      expect(reply.stdout).to.equal("");
+    }
+  });
+
   it("CHECK fails while lo is down", () => {
     const checked = call("CHECK", "1.0.0");
     expect(checked.status).to.equal(1);
