@@ -21,9 +21,9 @@ export function inProcessRunner(selfExecutable: string, dispatch: Dispatcher, fa
 
 /** Same inode after following links: the plugin links and the binary are one file. */
 async function sameFile(a: string, b: string): Promise<boolean> {
-  const { stat } = await import("node:fs/promises");
+  const { statSync } = await import("node:fs");
   try {
-    const [sa, sb] = await Promise.all([stat(a), stat(b)]);
+    const [sa, sb] = [statSync(a), statSync(b)];
     return sa.dev === sb.dev && sa.ino === sb.ino;
   } catch {
     return false;

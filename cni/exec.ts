@@ -1,6 +1,6 @@
 // Finding a plugin in CNI_PATH and running it as a child process.
 
-import { stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 
 import type { Env } from "./io";
@@ -14,7 +14,7 @@ export async function findInPath(type: string, directories: readonly string[]): 
   for (const directory of directories) {
     const path = join(directory, type);
     try {
-      if ((await stat(path)).isFile()) return path;
+      if (statSync(path).isFile()) return path;
     } catch {
       // Not in this directory.
     }
