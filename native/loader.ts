@@ -31,13 +31,16 @@ export const DEVELOPMENT_ADDON_PATH = decodeURIComponent(
   new URL("./build/Release/tscni_native.node", import.meta.url).pathname,
 );
 
-let loader: NativeLoader = async () => {
+/** The default loader: the node-gyp build of a checkout. */
+export const loadDevelopmentAddon: NativeLoader = async () => {
   try {
     return dlopenAddon(DEVELOPMENT_ADDON_PATH, DEVELOPMENT_ADDON_PATH);
   } catch (error: unknown) {
     throw new NativeLoadError([{ method: `dlopen ${DEVELOPMENT_ADDON_PATH} (run "make native")`, error }]);
   }
 };
+
+let loader: NativeLoader = loadDevelopmentAddon;
 let loading: Promise<NativeBinding> | undefined;
 
 /** Replaces how the addon is found (the compiled binary embeds it); must run before first use. */

@@ -2,17 +2,8 @@
 
 import { Address4 } from "ip-address";
 
-import {
-  AF_INET,
-  AF_INET6,
-  IFA_ADDRESS,
-  IFA_BROADCAST,
-  IFA_FLAGS,
-  IFA_LABEL,
-  IFA_LOCAL,
-  RT_SCOPE_UNIVERSE,
-} from "./constants";
-import { bytesToIp, type IpFamily, ipToBytes, parseCidr } from "./ip";
+import { IFA_ADDRESS, IFA_BROADCAST, IFA_FLAGS, IFA_LABEL, IFA_LOCAL, RT_SCOPE_UNIVERSE } from "./constants";
+import { familyNumber, type IpFamily, ipFamilyOf, ipToBytes, parseCidr } from "./ip";
 import { attr, type Attribute, Attributes, NetlinkDecodeError } from "./wire";
 
 export interface Address {
@@ -45,8 +36,6 @@ export interface AddressSpec {
 }
 
 export const IFADDRMSG_LENGTH = 8;
-
-export const familyNumber = (family: IpFamily): number => (family === 4 ? AF_INET : AF_INET6);
 
 export function encodeIfAddr(
   family: number,
@@ -88,27 +77,26 @@ export function addressRequest(linkIndex: number, spec: AddressSpec): { body: Ui
   return { body, attributes };
 }
 
+/** Decodes an RTM_NEWADDR of an IP family (callers skip other families, which dumps may carry). */
 export function decodeAddress(payload: Uint8Array): Address {
   if (payload.length < IFADDRMSG_LENGTH) throw new NetlinkDecodeError(`ifaddrmsg of ${payload.length} bytes`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const family = view.getUint8(0) === AF_INET ? 4 : 6;
+  const family = ipFamilyOf(view.getUint8(0));
+  if (family === undefined) throw new NetlinkDecodeError(`address of family ${view.getUint8(0)}`);
   const attributes = Attributes.decode(payload.subarray(IFADDRMSG_LENGTH));
-  const local = attributes.bytes(IFA_LOCAL);
-  const address = attributes.bytes(IFA_ADDRESS);
+  const local = attributes.ip(IFA_LOCAL, family);
+  const address = attributes.ip(IFA_ADDRESS, family);
   const own = local ?? address;
   if (own === undefined) throw new NetlinkDecodeError("address message without IFA_LOCAL or IFA_ADDRESS");
-  const broadcast = attributes.bytes(IFA_BROADCAST);
-  const peer =
-    local !== undefined && address !== undefined && bytesToIp(local) !== bytesToIp(address) ? address : undefined;
   return {
     linkIndex: view.getUint32(4, true),
     family,
-    address: bytesToIp(own),
+    address: own,
     prefixLength: view.getUint8(1),
     scope: view.getUint8(3),
     flags: attributes.u32(IFA_FLAGS) ?? view.getUint8(2),
     label: attributes.string(IFA_LABEL),
-    broadcast: broadcast !== undefined ? bytesToIp(broadcast) : undefined,
-    peer: peer !== undefined ? bytesToIp(peer) : undefined,
+    broadcast: attributes.ip(IFA_BROADCAST, family),
+    peer: local !== undefined && address !== undefined && local !== address ? address : undefined,
   };
 }

@@ -125,18 +125,44 @@ export const IFA_F_NOPREFIXROUTE = 0x200;
 
 // rtmsg
 export const RT_TABLE_UNSPEC = 0;
+export const RT_TABLE_DEFAULT = 253;
 export const RT_TABLE_MAIN = 254;
 export const RT_TABLE_LOCAL = 255;
 export const RTPROT_UNSPEC = 0;
+export const RTPROT_REDIRECT = 1;
 export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
 export const RTPROT_STATIC = 4;
 export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_SITE = 200;
 export const RT_SCOPE_LINK = 253;
 export const RT_SCOPE_HOST = 254;
+/** In a delete request: match a route of any scope. */
+export const RT_SCOPE_NOWHERE = 255;
+// rtm_type, in kernel order (RTN_UNSPEC = 0 ... RTN_XRESOLVE = 11)
+export const ROUTE_TYPES = [
+  "unspec",
+  "unicast",
+  "local",
+  "broadcast",
+  "anycast",
+  "multicast",
+  "blackhole",
+  "unreachable",
+  "prohibit",
+  "throw",
+  "nat",
+  "xresolve",
+] as const;
+export const RTN_UNSPEC = 0;
 export const RTN_UNICAST = 1;
 export const RTN_LOCAL = 2;
+// rtm_flags and rtnh_flags
+export const RTNH_F_DEAD = 0x1;
+export const RTNH_F_PERVASIVE = 0x2;
 export const RTNH_F_ONLINK = 0x4;
+export const RTNH_F_OFFLOAD = 0x8;
+export const RTNH_F_LINKDOWN = 0x10;
 
 export const RTA_DST = 1;
 export const RTA_SRC = 2;
@@ -154,11 +180,16 @@ export const RTAX_ADVMSS = 8;
 // ndmsg
 export const NDA_DST = 1;
 export const NDA_LLADDR = 2;
-export const NDA_MASTER = 9;
+export const NDA_CACHEINFO = 3;
+export const NDA_PROBES = 4;
 export const NDA_VLAN = 5;
 export const NDA_PORT = 6;
 export const NDA_VNI = 7;
 export const NDA_IFINDEX = 8;
+export const NDA_MASTER = 9;
+export const NDA_LINK_NETNSID = 10;
+export const NDA_SRC_VNI = 11;
+export const NUD_NONE = 0x00;
 export const NUD_INCOMPLETE = 0x01;
 export const NUD_REACHABLE = 0x02;
 export const NUD_STALE = 0x04;
@@ -167,5 +198,11 @@ export const NUD_PROBE = 0x10;
 export const NUD_FAILED = 0x20;
 export const NUD_NOARP = 0x40;
 export const NUD_PERMANENT = 0x80;
+export const NTF_USE = 0x01;
 export const NTF_SELF = 0x02;
 export const NTF_MASTER = 0x04;
+export const NTF_PROXY = 0x08;
+export const NTF_EXT_LEARNED = 0x10;
+export const NTF_OFFLOADED = 0x20;
+export const NTF_STICKY = 0x40;
+export const NTF_ROUTER = 0x80;

@@ -6,7 +6,7 @@ import { closeSync, openSync } from "node:fs";
 
 import { checkSysctlKey, type NativeBinding } from "../binding";
 import { loadNative } from "../loader";
-import { addressRequest, type Address, type AddressSpec, decodeAddress, encodeIfAddr, familyNumber } from "./address";
+import { addressRequest, type Address, type AddressSpec, decodeAddress, encodeIfAddr } from "./address";
 import { NetlinkConnection, type Request } from "./connection";
 import {
   AF_BRIDGE,
@@ -36,8 +36,19 @@ import {
   RTM_SETLINK,
 } from "./constants";
 import { isNetlinkError, LinkNotFoundError } from "./errors";
-import type { IpFamily } from "./ip";
+import {
+  changeFdb,
+  changeRoute,
+  deleteNeighbour,
+  listFdb,
+  listNeighbours,
+  listRoutes,
+  replaceNeighbour,
+} from "./forwarding";
+import { familyNumber, type IpFamily, ipFamilyOf } from "./ip";
 import { decodeLink, encodeIfInfo, type Link, linkSpecAttributes, type LinkSpec, macToBytes } from "./link";
+import type { FdbEntry, FdbFilter, FdbSpec, Neighbour, NeighbourFilter, NeighbourSpec } from "./neighbour";
+import type { Route, RouteFilter, RouteSpec } from "./route";
 import { attr, type Attribute } from "./wire";
 
 export interface BridgePortFlags {
@@ -213,7 +224,7 @@ export class Handle {
     const family = filter.family === undefined ? AF_UNSPEC : familyNumber(filter.family);
     return this.connection
       .dump({ operation: "addrList", type: RTM_GETADDR, body: encodeIfAddr(family, 0, 0, 0, 0) })
-      .filter((m) => m.type === RTM_NEWADDR)
+      .filter((m) => m.type === RTM_NEWADDR && ipFamilyOf(m.payload[0] ?? 0) !== undefined)
       .map((m) => decodeAddress(m.payload))
       .filter((a) => filter.linkIndex === undefined || a.linkIndex === filter.linkIndex)
       .filter((a) => filter.family === undefined || a.family === filter.family);
@@ -240,8 +251,68 @@ export class Handle {
   }
 
   private changeAddress(operation: string, type: number, flags: number, linkIndex: number, spec: AddressSpec): void {
-    const { body, attributes } = addressRequest(linkIndex, spec);
-    this.connection.execute({ operation, type, flags, body, attributes });
+    this.connection.execute({ operation, type, flags, ...addressRequest(linkIndex, spec) });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Routes, neighbours and forwarding databases (implemented in forwarding.ts)
+
+  /** Routes of the main table unless the filter names another (RT_TABLE_UNSPEC: every table). */
+  routeList(filter: RouteFilter = {}): Route[] {
+    return listRoutes(this.connection, filter);
+  }
+
+  /** Adds a route; fails with EEXIST when the table has one to the same destination and metric. */
+  routeAdd(spec: RouteSpec): void {
+    changeRoute(this.connection, "routeAdd", spec);
+  }
+
+  /** Adds the route, or replaces the one to the same destination and metric. */
+  routeReplace(spec: RouteSpec): void {
+    changeRoute(this.connection, "routeReplace", spec);
+  }
+
+  /** Deletes the route the spec matches (fields left out match any value); ESRCH when none does. */
+  routeDel(spec: RouteSpec): void {
+    changeRoute(this.connection, "routeDel", spec);
+  }
+
+  /** IP neighbours (ARP and NDP entries). */
+  neighList(filter: NeighbourFilter = {}): Neighbour[] {
+    return listNeighbours(this.connection, filter);
+  }
+
+  /** Sets the link's entry for `spec.ip`, creating it or overwriting what is there. */
+  neighReplace(linkIndex: number, spec: NeighbourSpec): void {
+    replaceNeighbour(this.connection, linkIndex, spec);
+  }
+
+  /** Fails with ENOENT when the link has no entry for `ip`. */
+  neighDel(linkIndex: number, ip: string): void {
+    deleteNeighbour(this.connection, linkIndex, ip);
+  }
+
+  /** Entries of every bridge's and VXLAN device's forwarding database. */
+  fdbList(filter: FdbFilter = {}): FdbEntry[] {
+    return listFdb(this.connection, filter);
+  }
+
+  /**
+   * Adds an entry. On a VXLAN device, the all-zeros and multicast MACs collect one remote per
+   * call (a flood list); a unicast MAC keeps the remote it has (fdbReplace moves it).
+   */
+  fdbAppend(linkIndex: number, spec: FdbSpec): void {
+    changeFdb(this.connection, "fdbAppend", linkIndex, spec);
+  }
+
+  /** Sets the entry for the MAC; on a VXLAN device this replaces its remote. */
+  fdbReplace(linkIndex: number, spec: FdbSpec): void {
+    changeFdb(this.connection, "fdbReplace", linkIndex, spec);
+  }
+
+  /** Deletes the entry; with `dst` on a VXLAN device, only that remote of the MAC. */
+  fdbDel(linkIndex: number, spec: FdbSpec): void {
+    changeFdb(this.connection, "fdbDel", linkIndex, spec);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -3,7 +3,19 @@
 
 import { Address4, Address6 } from "ip-address";
 
+import { AF_INET, AF_INET6 } from "./constants";
+
 export type IpFamily = 4 | 6;
+
+/** The AF_* number netlink uses for a family. */
+export const familyNumber = (family: IpFamily): number => (family === 4 ? AF_INET : AF_INET6);
+
+/** The family of an AF_* number, or undefined for the non-IP ones dumps may also carry. */
+export function ipFamilyOf(afFamily: number): IpFamily | undefined {
+  if (afFamily === AF_INET) return 4;
+  if (afFamily === AF_INET6) return 6;
+  return undefined;
+}
 
 export interface Cidr {
   readonly family: IpFamily;

@@ -256,9 +256,9 @@ function commonAttributes(spec: LinkSpecBase, netnsFd: NetnsFdResolver): Attribu
 function kindData(spec: LinkSpec, netnsFd: NetnsFdResolver): Attribute[] {
   switch (spec.kind) {
     case "bridge":
-      return spec.vlanFiltering === undefined
-        ? []
-        : [attr.nest(IFLA_INFO_DATA, [attr.u8(IFLA_BR_VLAN_FILTERING, spec.vlanFiltering ? 1 : 0)])];
+      // Off is the kernel's default, and kernels built without VLAN filtering reject the attribute
+      // whatever its value, so it is sent only to turn filtering on.
+      return spec.vlanFiltering === true ? [attr.nest(IFLA_INFO_DATA, [attr.u8(IFLA_BR_VLAN_FILTERING, 1)])] : [];
     case "veth": {
       // VETH_INFO_PEER holds a whole ifinfomsg followed by the peer's own attributes.
       const peer = spec.peer;

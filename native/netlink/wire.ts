@@ -2,6 +2,8 @@
 // over bytes; nothing here touches a socket. Netlink uses the host's byte order, which is little
 // endian on every platform this suite targets (checked once at start-up below).
 
+import { bytesToIp, type IpFamily } from "./ip";
+
 export const NLMSG_HDRLEN = 16;
 export const NLA_HDRLEN = 4;
 export const NLA_F_NESTED = 0x8000;
@@ -133,6 +135,9 @@ export function decodeMessages(datagram: Uint8Array): Message[] {
     });
     offset += align4(length);
   }
+  if (offset < datagram.length) {
+    throw new NetlinkDecodeError(`${datagram.length - offset} bytes after the last message`);
+  }
   return messages;
 }
 
@@ -161,6 +166,9 @@ export class Attributes {
         data: bytes.subarray(offset + NLA_HDRLEN, offset + length),
       });
       offset += align4(length);
+    }
+    if (offset < bytes.length) {
+      throw new NetlinkDecodeError(`${bytes.length - offset} bytes after the last attribute`);
     }
     return new Attributes(entries);
   }
@@ -214,6 +222,17 @@ export class Attributes {
     if (data === undefined) return undefined;
     const end = data.indexOf(0);
     return new TextDecoder().decode(end === -1 ? data : data.subarray(0, end));
+  }
+
+  /** An address attribute (4 or 16 bytes, or exactly the family's size when one is given). */
+  ip(type: number, family?: IpFamily): string | undefined {
+    const data = this.bytes(type);
+    if (data === undefined) return undefined;
+    const expected = family === undefined ? [4, 16] : [family === 4 ? 4 : 16];
+    if (!expected.includes(data.length)) {
+      throw new NetlinkDecodeError(`address attribute ${type} of ${data.length} bytes`);
+    }
+    return bytesToIp(data);
   }
 
   nested(type: number): Attributes | undefined {

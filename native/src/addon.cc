@@ -12,6 +12,7 @@
 #include <napi.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -122,7 +123,8 @@ bool IsSafeSysctlKey(const std::string& key) {
 bool ReadFd(const Napi::Value& value, int* fd) {
   if (!value.IsNumber()) return false;
   double d = value.As<Napi::Number>().DoubleValue();
-  if (d < 0 || d > 0x7fffffff || d != static_cast<int>(d)) return false;
+  // Written so that NaN fails the range test: converting NaN to int is undefined behaviour.
+  if (!(d >= 0 && d <= 0x7fffffff) || d != std::trunc(d)) return false;
   *fd = static_cast<int>(d);
   return true;
 }
