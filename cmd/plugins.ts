@@ -11,6 +11,11 @@ export const PLUGINS: ReadonlyMap<string, Plugin> = new Map(
       versions: SPEC_VERSIONS,
       load: async () => (await import("../plugins/loopback/plugin")).commands,
     },
+    {
+      name: "flannel",
+      versions: SPEC_VERSIONS,
+      load: async () => (await import("../plugins/flannel/plugin")).commands,
+    },
   ].map((plugin) => [plugin.name, plugin]),
 );
 
