@@ -66,14 +66,17 @@ export function parseSubnetEnv(text: string, fileName: string): SubnetEnv {
   let mtu: number | undefined;
   let ipMasq: boolean | undefined;
 
-  // Go's bufio.ScanLines: split on "\n", drop one trailing "\r".
-  const lines = text.split("\n").map((line) => line.replace(/\r$/, ""));
-  lines.forEach((line, index) => {
+  // Go's bufio.ScanLines: split on "\n", drop one trailing "\r". Every occurrence of a key is
+  // parsed, the last one kept.
+  for (const [index, line] of text
+    .split("\n")
+    .map((l) => l.replace(/\r$/, ""))
+    .entries()) {
     const equals = line.indexOf("=");
     const key = equals === -1 ? line : line.slice(0, equals);
     const value = line.slice(equals + 1);
     const where = `${fileName} line ${index + 1}`;
-    if (!KEYS.has(key)) return;
+    if (!KEYS.has(key)) continue;
     if (equals === -1) throw new SubnetEnvError("invalid", `${where}: ${key} has no "="`);
     switch (key) {
       case "FLANNEL_NETWORK":
@@ -97,12 +100,10 @@ export function parseSubnetEnv(text: string, fileName: string): SubnetEnv {
         ipMasq = value === "true";
         break;
     }
-  });
+  }
 
   const missing = [
-    ...((networks ?? []).length === 0 && (ipv6Networks ?? []).length === 0
-      ? ["FLANNEL_NETWORK", "FLANNEL_IPV6_NETWORK"]
-      : []),
+    ...(networks === undefined && ipv6Networks === undefined ? ["FLANNEL_NETWORK", "FLANNEL_IPV6_NETWORK"] : []),
     ...(subnet === undefined && ipv6Subnet === undefined ? ["FLANNEL_SUBNET", "FLANNEL_IPV6_SUBNET"] : []),
     ...(mtu === undefined ? ["FLANNEL_MTU"] : []),
     ...(ipMasq === undefined ? ["FLANNEL_IPMASQ"] : []),
