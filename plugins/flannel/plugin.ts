@@ -9,6 +9,7 @@
 // GC is forwarded and drops the saved configs of containers that no longer exist.
 
 import { CniError, ErrorCode } from "../../cni/errors";
+import { isObject, type JsonObject } from "../../cni/json";
 import type { AddRequest, CheckRequest, DelRequest, GcRequest, PluginCommands, StatusRequest } from "../../cni/plugin";
 import type { Result } from "../../cni/result";
 import { type FlannelConf, parseFlannelConf } from "./config";
@@ -102,13 +103,18 @@ async function status(request: StatusRequest): Promise<void> {
 /**
  * Forwards GC to the delegate with the config ADD would build today and the runtime's list of
  * valid attachments; once the delegate succeeded, drops the saved config of every container not
- * in that list (saved configs are per container, as upstream keys them).
+ * in that list (saved configs are per container, as upstream keys them). A file that cannot be
+ * removed does not stop the others; the failures are reported together.
  */
 async function gc(request: GcRequest): Promise<void> {
   const conf = parseFlannelConf(request.config);
   const scratch = new ScratchDir(conf.dataDir);
   const { containerIds, leftovers } = await scratch.list();
-  for (const name of leftovers) await scratch.removeLeftover(name);
+  const failures: string[] = [];
+  const attempt = async (name: string, remove: () => Promise<void>) => {
+    await remove().catch((error: unknown) => failures.push(`${name}: ${describe(error)}`));
+  };
+  for (const name of leftovers) await attempt(name, () => scratch.removeLeftover(name));
 
   const delegate = buildDelegateConfig(conf, await requireSubnetEnv(conf));
   const attachments = Object.fromEntries(
@@ -118,11 +124,19 @@ async function gc(request: GcRequest): Promise<void> {
   );
   await request.invoke.gc(delegate.type, encodeDelegateConfig({ ...delegate.json, ...attachments }));
 
-  if (request.validAttachments === undefined) return;
-  const valid = new Set(request.validAttachments.map((attachment) => attachment.containerId));
-  for (const containerId of containerIds.filter((id) => !valid.has(id))) {
-    request.logger.info("removing the saved delegate config of a container that is gone", { containerId });
-    await scratch.remove(containerId);
+  if (request.validAttachments !== undefined) {
+    const valid = new Set(request.validAttachments.map((attachment) => attachment.containerId));
+    for (const containerId of containerIds.filter((id) => !valid.has(id))) {
+      request.logger.info("removing the saved delegate config of a container that is gone", { containerId });
+      await attempt(containerId, () => scratch.remove(containerId));
+    }
+  }
+  if (failures.length > 0) {
+    throw new CniError(
+      ErrorCode.IoFailure,
+      `cannot remove saved delegate configs in ${conf.dataDir}`,
+      failures.join("; "),
+    );
   }
 }
 
@@ -143,12 +157,10 @@ async function requireSubnetEnv(conf: FlannelConf): Promise<SubnetEnv> {
   }
 }
 
-function parseSaved(bytes: Uint8Array): Record<string, unknown> | undefined {
+function parseSaved(bytes: Uint8Array): JsonObject | undefined {
   try {
     const json: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    return typeof json === "object" && json !== null && !Array.isArray(json)
-      ? (json as Record<string, unknown>)
-      : undefined;
+    return isObject(json) ? json : undefined;
   } catch {
     return undefined;
   }
