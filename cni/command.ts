@@ -84,8 +84,9 @@ export async function runCommand(plugin: Plugin, io: Io, options: SkelOptions, c
   }
 }
 
+/** Own keys only: "constructor" or "toString" are no verbs, whatever Object.prototype holds. */
 function isCommand(value: string): value is Command {
-  return value in REQUIRED_ENV;
+  return Object.hasOwn(REQUIRED_ENV, value);
 }
 
 async function dispatch(
