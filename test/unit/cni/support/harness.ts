@@ -144,8 +144,8 @@ export interface Invocation {
   readonly env: Env;
   /** stdin: a JSON-able config, or exact text or bytes. */
   readonly stdin?: unknown;
-  /** What the probe answers per path; paths not listed are "missing". */
-  readonly netns?: Readonly<Record<string, NetnsProbeResult>>;
+  /** What the probe answers (or throws) per path; POD_NETNS is a namespace, other paths are "missing". */
+  readonly netns?: Readonly<Record<string, NetnsProbeResult | Error>>;
   readonly runner?: PluginRunner;
   readonly find?: PluginFinder;
 }
@@ -171,7 +171,10 @@ export async function invoke(plugin: Plugin, invocation: Invocation): Promise<Ou
     about: ABOUT,
     probeNetns: async (path) => {
       probed.push(path);
-      return { [POD_NETNS]: "netns" as const, ...invocation.netns }[path] ?? "missing";
+      const answers: Readonly<Record<string, NetnsProbeResult | Error>> = { [POD_NETNS]: "netns", ...invocation.netns };
+      const found = answers[path] ?? "missing";
+      if (found instanceof Error) throw found;
+      return found;
     },
     runner: invocation.runner ?? new FakeRunner(),
     find: invocation.find ?? findInFirstDirectory,
