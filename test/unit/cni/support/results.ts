@@ -35,12 +35,7 @@ export const RICH_RESULT: Result = {
   },
 };
 
-const DNS = {
-  nameservers: ["10.96.0.10"],
-  domain: "cluster.local",
-  search: ["default.svc.cluster.local"],
-  options: ["ndots:5"],
-};
+const DNS = RICH_RESULT.dns;
 
 /** 0.1.0/0.2.0: the first address of each family; routes nested by the family of dst; no interfaces. */
 const shape02 = (cniVersion: SpecVersion): Record<string, unknown> => ({
@@ -91,25 +86,12 @@ export const RICH_JSON: Readonly<Record<SpecVersion, Record<string, unknown>>> =
   "0.3.1": shape04("0.3.1"),
   "0.4.0": shape04("0.4.0"),
   "1.0.0": { cniVersion: "1.0.0", interfaces: INTERFACES_BEFORE_11, ips: IPS_1X, routes: ROUTES_BEFORE_11, dns: DNS },
+  // 1.1.0 holds every field of the internal shape.
   "1.1.0": {
     cniVersion: "1.1.0",
-    interfaces: [
-      { name: "cni0", mac: "0a:58:0a:16:00:01" },
-      {
-        name: "eth0",
-        mac: "0a:58:0a:16:00:05",
-        mtu: 1450,
-        sandbox: "/run/netns/pod",
-        socketPath: "/run/vhost-user.sock",
-        pciID: "0000:00:1f.6",
-      },
-    ],
+    interfaces: RICH_RESULT.interfaces,
     ips: IPS_1X,
-    routes: [
-      { dst: "0.0.0.0/0", gw: "10.22.0.1", mtu: 1400, advmss: 1360, priority: 100, table: 254, scope: 0 },
-      { dst: "10.96.0.0/12" },
-      { dst: "::/0", gw: "fd00:22::1" },
-    ],
+    routes: RICH_RESULT.routes,
     dns: DNS,
   },
 };
