@@ -89,18 +89,20 @@ export class DiskStore implements Store {
     this.lockFd = lockFd;
   }
 
-  /** Every regular file but the lock and the last-reserved markers, as the reference walks them. */
+  /**
+   * Every file but the lock and the last-reserved markers, as the reference walks them. Entries are
+   * not told apart by type (some filesystems report none): what cannot be read is skipped.
+   */
   reservations(): Reservation[] {
-    let entries;
+    let names;
     try {
-      entries = readdirSync(this.directory, { withFileTypes: true });
+      names = readdirSync(this.directory);
     } catch (error: unknown) {
       throw new DataDirError(this.directory, "list", error);
     }
     const reservations: Reservation[] = [];
-    for (const entry of entries) {
-      const name = entry.name;
-      if (!entry.isFile() || name === LOCK_FILE || name.startsWith(LAST_RESERVED_PREFIX)) continue;
+    for (const name of names) {
+      if (name === LOCK_FILE || name.startsWith(LAST_RESERVED_PREFIX)) continue;
       const content = this.readIfPresent(name);
       if (content !== undefined) reservations.push(parseReservation(name, content));
     }

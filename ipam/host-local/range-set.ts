@@ -3,10 +3,13 @@
 // ADD. Candidates are walked round-robin: after the last address reserved in the set, through the
 // end of its range, on through the following ranges, wrapping around, and that address last.
 
-import { type Address, formatAddress } from "./address";
 import type { IpFamily } from "../../native/netlink/ip";
+import { type Address, formatAddress } from "./address";
 
-export interface RangeFields {
+/** What a range is made of; config.ts computes the defaults. */
+export type RangeFields = Pick<Range, "family" | "network" | "prefixLength" | "last" | "start" | "end" | "gateway">;
+
+export class Range {
   readonly family: IpFamily;
   /** The subnet's network address and prefix length. */
   readonly network: bigint;
@@ -16,16 +19,6 @@ export interface RangeFields {
   readonly start: bigint;
   readonly end: bigint;
   /** Reported as the gateway of addresses from this range; may lie outside it. */
-  readonly gateway: bigint;
-}
-
-export class Range implements RangeFields {
-  readonly family: IpFamily;
-  readonly network: bigint;
-  readonly prefixLength: number;
-  readonly last: bigint;
-  readonly start: bigint;
-  readonly end: bigint;
   readonly gateway: bigint;
 
   constructor(fields: RangeFields) {
@@ -77,6 +70,12 @@ export class Range implements RangeFields {
   }
 }
 
+/** An address a range may hand out. */
+export interface Candidate {
+  readonly range: Range;
+  readonly value: bigint;
+}
+
 export class RangeSet {
   readonly ranges: readonly Range[];
 
@@ -86,7 +85,7 @@ export class RangeSet {
   }
 
   get family(): IpFamily {
-    return this.ranges[0]?.family ?? 4;
+    return this.ranges[0]!.family;
   }
 
   rangeFor(address: Address): Range | undefined {
@@ -109,7 +108,7 @@ export class RangeSet {
    * Every allocatable address once, round-robin after `lastReserved` (which comes last). Without
    * it, or when it is no longer in the set (the config changed), from the start of the first range.
    */
-  *candidates(lastReserved: Address | undefined): Generator<{ readonly range: Range; readonly value: bigint }> {
+  *candidates(lastReserved: Address | undefined): Generator<Candidate> {
     const resumeIn = lastReserved === undefined ? -1 : this.ranges.findIndex((r) => r.contains(lastReserved));
     if (lastReserved === undefined || resumeIn === -1) {
       for (const range of this.ranges) yield* rangeCandidates(range, range.start, range.end);
@@ -129,6 +128,6 @@ export class RangeSet {
   }
 }
 
-function* rangeCandidates(range: Range, from: bigint, to: bigint): Generator<{ range: Range; value: bigint }> {
+function* rangeCandidates(range: Range, from: bigint, to: bigint): Generator<Candidate> {
   for (const value of range.allocatable(from, to)) yield { range, value };
 }

@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { SPEC_VERSIONS } from "../../../cni/version";
+import { runOk } from "../../helpers/run";
+import { REPO_ROOT, suiteDir } from "../../helpers/suite";
 import { HostLocalBed, OURS } from "./host-local-bed";
 
 const DUAL_STACK = { ranges: [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8:1::/64" }]] };
@@ -342,6 +344,43 @@ describe("host-local plugin (compiled binary)", () => {
       );
       expect(added.filter((reply) => reply.status === 0)).to.have.length(1);
       expect(Object.keys(bed.reservations())).to.have.length(2);
+    });
+  });
+
+  describe("as a delegate (how bridge and flannel run it)", () => {
+    // The delegation fixture runs under Bun, the runtime of the shipped binary.
+    const delegate = (mode: "in-process" | "exec", target: HostLocalBed, command: string) =>
+      JSON.parse(
+        runOk(
+          join(REPO_ROOT, "node_modules/.bin/bun"),
+          [join(REPO_ROOT, "test/fixtures/delegation/delegate.ts"), mode, OURS()],
+          {
+            input: JSON.stringify({
+              command,
+              type: "host-local",
+              configVersion: "1.0.0",
+              stdin: JSON.stringify(target.config()),
+              env: { PATH: "/usr/bin:/bin", ...target.env(command, {}), CNI_PATH: suiteDir() },
+            }),
+          },
+        ),
+      ) as Record<string, unknown>;
+
+    it("runs in the caller's process with the outcome and files of an exec", () => {
+      bed = new HostLocalBed(DUAL_STACK);
+      const twin = new HostLocalBed(DUAL_STACK);
+      try {
+        const { execs: execCount, ...viaExec } = delegate("exec", bed, "ADD");
+        const { execs: inProcessExecs, ...inProcess } = delegate("in-process", twin, "ADD");
+        expect([execCount, inProcessExecs]).to.deep.equal([1, 0]);
+        expect(viaExec["ok"], JSON.stringify(viaExec)).to.equal(true);
+        expect(inProcess).to.deep.equal(viaExec);
+        expect(twin.files()).to.deep.equal(bed.files());
+        expect(delegate("in-process", twin, "DEL")["ok"]).to.equal(true);
+        expect(twin.reservations()).to.deep.equal({});
+      } finally {
+        twin.remove();
+      }
     });
   });
 });
