@@ -59,15 +59,14 @@ export function allocate(
   const unplaced = [...requested];
   const reserved: string[] = [];
   try {
-    const ips = rangeSets.map((set, index) => {
-      const allocation = allocateFromSet(store, set, index, owner, {
+    const ips = rangeSets.map((set, index) =>
+      allocateFromSet(store, set, index, owner, {
         taken,
+        reserved,
         alreadyOwned,
         requested: takeFirst(unplaced, (address) => set.contains(address)),
-      });
-      reserved.push(allocation.address);
-      return allocation.ip;
-    });
+      }),
+    );
     if (unplaced.length > 0) {
       throw new AllocationError(`failed to allocate all requested IPs: ${unplaced.map(formatAddress).join(" ")}`);
     }
@@ -87,17 +86,13 @@ export function allocate(
 
 interface SetContext {
   readonly taken: Set<string>;
+  /** What this allocation reserved so far, to release if it fails. */
+  readonly reserved: string[];
   readonly alreadyOwned: readonly Reservation[];
   readonly requested: Address | undefined;
 }
 
-function allocateFromSet(
-  store: Store,
-  set: RangeSet,
-  index: number,
-  owner: Attachment,
-  context: SetContext,
-): { address: string; ip: IpConfig } {
+function allocateFromSet(store: Store, set: RangeSet, index: number, owner: Attachment, context: SetContext): IpConfig {
   const failed = (reason: string): AllocationError =>
     new AllocationError(`failed to allocate for range ${index}: ${reason}`);
   const duplicate = context.alreadyOwned.find((r) => inSet(set, r.address));
@@ -111,13 +106,13 @@ function allocateFromSet(
     const text = formatAddress(address);
     if (context.taken.has(text) || !store.reserve(text, owner)) return undefined;
     context.taken.add(text);
+    context.reserved.push(text);
     store.recordLastReserved(index, text);
     return text;
   };
-  const result = (text: string, address: Address): { address: string; ip: IpConfig } => {
+  const result = (text: string, address: Address): IpConfig => {
     const range = set.rangeFor(address)!;
-    const gateway = formatAddress(range.address(range.gateway));
-    return { address: text, ip: { address: `${text}/${range.prefixLength}`, gateway } };
+    return { address: `${text}/${range.prefixLength}`, gateway: formatAddress(range.address(range.gateway)) };
   };
 
   const wanted = context.requested;

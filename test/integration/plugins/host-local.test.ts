@@ -131,6 +131,14 @@ describe("host-local plugin (compiled binary)", () => {
       expect(added.json?.["msg"]).to.equal("ipam.ranges[0][0].subnet: network 10.1.2.0/31 too small to allocate from");
       expect(existsSync(bed.dataDir)).to.equal(false);
     });
+
+    it("fails with code 5 when the data dir cannot be created", () => {
+      const file = join(bed.root, "a-file");
+      writeFileSync(file, "");
+      const added = bed.call(OURS(), "ADD", { ipam: { dataDir: join(file, "networks") } });
+      expect(added.json?.["code"]).to.equal(5);
+      expect(added.json?.["msg"]).to.match(new RegExp(`^cannot create or open ${file}/networks/hl-net: .*ENOTDIR`));
+    });
   });
 
   describe("exhaustion and rollback", () => {

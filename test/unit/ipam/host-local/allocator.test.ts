@@ -276,6 +276,18 @@ describe("host-local allocator", () => {
       }
     });
 
+    it("a store failure after a reservation releases it and what came before", () => {
+      class FailingMarkers extends MemoryStore {
+        override recordLastReserved(index: number, address: string): void {
+          if (index === 1) throw new Error("disk full");
+          super.recordLastReserved(index, address);
+        }
+      }
+      const store = new FailingMarkers();
+      expect(() => one(store, sets())).to.throw("disk full");
+      expect(store.addressesOf("ID")).to.deep.equal([]);
+    });
+
     it("a failure in a later set releases only what this ADD reserved", () => {
       const store = new MemoryStore({ "2001:db8:1::5": "other" });
       expect(allocationError(() => one(store, sets(), POD, [address("10.1.2.50"), address("2001:db8:1::5")]))).to.match(
