@@ -130,7 +130,7 @@ function parseRangeSet(value: unknown, key: string): KeyedRangeSet {
 }
 
 function parseRange(reader: JsonReader): Range {
-  const key = (name: string): string => (reader.path === "" ? name : `${reader.path}.${name}`);
+  const key = (name: string): string => keyOf(reader, name);
   const subnetText = reader.string("subnet");
   if (subnetText === undefined) throw invalidKey(key("subnet"), "missing: every range needs a subnet");
   const subnet = parseSubnet(subnetText);
@@ -169,7 +169,7 @@ function parseRange(reader: JsonReader): Range {
 function optionalAddress(reader: JsonReader, name: string, family: 4 | 6): Address | undefined {
   const text = nonEmpty(reader.string(name));
   if (text === undefined) return undefined;
-  const key = reader.path === "" ? name : `${reader.path}.${name}`;
+  const key = keyOf(reader, name);
   const address = parseAddress(text);
   if (address === undefined) throw invalidKey(key, notAnAddress(text));
   if (address.family !== family) throw invalidKey(key, `${text} is not an IPv${family} address like the subnet`);
@@ -202,6 +202,8 @@ function parseRoute(value: unknown, key: string): Route {
     throw error;
   }
 }
+
+const keyOf = (reader: JsonReader, name: string): string => (reader.path === "" ? name : `${reader.path}.${name}`);
 
 const nonEmpty = (value: string | undefined): string | undefined => (value === "" ? undefined : value);
 
