@@ -12,6 +12,11 @@ export const PLUGINS: ReadonlyMap<string, Plugin> = new Map(
       load: async () => (await import("../plugins/loopback/plugin")).commands,
     },
     {
+      name: "host-local",
+      versions: SPEC_VERSIONS,
+      load: async () => (await import("../ipam/host-local/plugin")).commands,
+    },
+    {
       name: "flannel",
       versions: SPEC_VERSIONS,
       load: async () => (await import("../plugins/flannel/plugin")).commands,
