@@ -1,9 +1,11 @@
 // The address arithmetic of the overlay's subnet plan (alignment, containment, overlap, walking the
-// subnets between SubnetMin and SubnetMax), done with ip-cidr and ip-address: an address is the
-// library's big integer, and only offsets by a subnet's size are computed here.
+// subnets between SubnetMin and SubnetMax), done with ip-address: an address is the library's
+// integer, and only offsets by a subnet's size are computed here.
+//
+// Not ip-cidr: it default-imports ip-address, which yields undefined when the module is loaded
+// through a CommonJS require hook (mocha with tsx), and its address checks then fail silently.
 
 import { Address4, Address6 } from "ip-address";
-import IPCIDR from "ip-cidr";
 
 export type IpFamily = 4 | 6;
 
@@ -17,14 +19,23 @@ export interface IpNet {
 
 const BITS: Record<IpFamily, number> = { 4: 32, 6: 128 };
 
-/** The family of a single address (no prefix), or undefined when it is not an address. */
+/**
+ * The family of a single address (no prefix, no zone), or undefined when it is not one. IPv4 must
+ * be plain dotted decimal: Go's ParseIP refuses leading zeros ("010.0.0.1"), and so do we.
+ */
 export function addressFamily(text: string): IpFamily | undefined {
-  if (text.includes("/") || !IPCIDR.isValidAddress(text)) return undefined;
-  return text.includes(":") ? 6 : 4;
+  if (text.includes("/") || text.includes("%")) return undefined;
+  if (Address4.isValid(text)) return new Address4(text).correctForm() === text ? 4 : undefined;
+  if (Address6.isValid(text) && !text.includes(".")) return 6;
+  return undefined;
+}
+
+function parse(text: string): Address4 | Address6 {
+  return text.includes(":") ? new Address6(text) : new Address4(text);
 }
 
 function toBigInt(text: string): bigint {
-  return IPCIDR.formatIP<bigint>(IPCIDR.createAddress(text), { type: "bigInteger" });
+  return BigInt(parse(text).bigInteger().toString());
 }
 
 function fromBigInt(family: IpFamily, value: bigint): string {
@@ -58,9 +69,9 @@ export function parseIpNet(text: string): IpNet | undefined {
 
 /** The block of `prefixLength` holding `address` (an address of a known-valid family). */
 export function ipNet(address: string, prefixLength: number): IpNet {
-  const start = new IPCIDR(`${address}/${prefixLength}`).start<bigint>({ type: "bigInteger" });
   const family: IpFamily = address.includes(":") ? 6 : 4;
-  return { family, address: fromBigInt(family, start), prefixLength };
+  const start = parse(`${address}/${prefixLength}`).startAddress().correctForm();
+  return { family, address: start, prefixLength };
 }
 
 export function formatIpNet(net: IpNet): string {
@@ -73,7 +84,7 @@ export function isAligned(address: string, prefixLength: number): boolean {
 }
 
 export function netContains(net: IpNet, address: string): boolean {
-  return addressFamily(address) === net.family && new IPCIDR(formatIpNet(net)).contains(address);
+  return addressFamily(address) === net.family && parse(address).isInSubnet(parse(formatIpNet(net)));
 }
 
 /** Orders two addresses of one family. */

@@ -129,12 +129,13 @@ class EtcdLeaseStore implements LeaseStore {
   async create(subnets: LeaseSubnets, attrs: LeaseAttrs, ttlSeconds: number): Promise<Lease | undefined> {
     const key = leaseKey(subnets);
     const { id, expiration } = await this.grant(ttlSeconds);
-    const created = await this.putIf(key, attrs, id, { target: "VERSION", version: "0" });
-    if (!created) {
-      await this.revoke(id);
-      return undefined;
+    let created = false;
+    try {
+      created = await this.putIf(key, attrs, id, { target: "VERSION", version: "0" });
+    } finally {
+      if (!created) await this.revoke(id);
     }
-    return { key, ...subnets, attrs, expiration };
+    return created ? { key, ...(parseLeaseKey(key) ?? subnets), attrs, expiration } : undefined;
   }
 
   async renew(lease: Lease, attrs: LeaseAttrs, ttlSeconds: number): Promise<Lease> {

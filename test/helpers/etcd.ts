@@ -4,11 +4,11 @@
 // PID and removes the data, and an exit hook does the same for a test that failed half-way.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import type { TestNetns } from "./netns";
-import { run, type RunResult } from "./run";
+import { run, runOk, type RunResult } from "./run";
 import { scratchDir } from "./suite";
 
 export interface TestEtcdOptions {
@@ -16,6 +16,15 @@ export interface TestEtcdOptions {
   readonly host?: string;
   readonly clientPort?: number;
   readonly peerPort?: number;
+  /** Serve clients over TLS and require a client certificate signed by a CA made for the test. */
+  readonly tls?: boolean;
+}
+
+/** PEM files of a TLS-serving test etcd: its CA, and a client certificate it accepts. */
+export interface TestEtcdTlsFiles {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 const live = new Set<TestEtcd>();
@@ -29,6 +38,9 @@ export class TestEtcd {
   readonly host: string;
   readonly peerPort: number;
   readonly dataDir: string;
+  /** Set when the etcd serves TLS. */
+  readonly tls: TestEtcdTlsFiles | undefined;
+  private readonly serverTls: TestEtcdTlsFiles | undefined;
   private process: ChildProcess | undefined;
   private clientPort: number;
   private logText = "";
@@ -38,7 +50,13 @@ export class TestEtcd {
     this.host = options.host ?? "127.0.0.1";
     this.clientPort = options.clientPort ?? 2379;
     this.peerPort = options.peerPort ?? 2380;
-    this.dataDir = join(scratchDir("etcd"), "data");
+    const root = scratchDir("etcd");
+    this.dataDir = join(root, "data");
+    if (options.tls === true) {
+      const { client, server } = makeCertificates(join(root, "pki"), this.host);
+      this.tls = client;
+      this.serverTls = server;
+    }
   }
 
   /** Starts etcd in `ns` (its loopback must be up, or `host` configured) and waits until it serves. */
@@ -56,7 +74,7 @@ export class TestEtcd {
 
   /** The client URL, e.g. http://127.0.0.1:2379. */
   get endpoint(): string {
-    return `http://${this.host}:${this.clientPort}`;
+    return `${this.tls === undefined ? "http" : "https"}://${this.host}:${this.clientPort}`;
   }
 
   /** etcd's own output, for failure messages. */
@@ -72,7 +90,11 @@ export class TestEtcd {
   }
 
   private runEtcdctl(args: readonly string[]): RunResult {
-    return run("ip", ["netns", "exec", this.ns.name, "etcdctl", `--endpoints=${this.endpoint}`, ...args], {
+    const tls =
+      this.tls === undefined
+        ? []
+        : [`--cacert=${this.tls.caFile}`, `--cert=${this.tls.certFile}`, `--key=${this.tls.keyFile}`];
+    return run("ip", ["netns", "exec", this.ns.name, "etcdctl", `--endpoints=${this.endpoint}`, ...tls, ...args], {
       env: { ...process.env, ETCDCTL_API: "3" },
     });
   }
@@ -132,6 +154,14 @@ export class TestEtcd {
         `--listen-peer-urls=${peer}`,
         `--initial-advertise-peer-urls=${peer}`,
         `--initial-cluster=test=${peer}`,
+        ...(this.serverTls === undefined
+          ? []
+          : [
+              `--cert-file=${this.serverTls.certFile}`,
+              `--key-file=${this.serverTls.keyFile}`,
+              `--trusted-ca-file=${this.serverTls.caFile}`,
+              "--client-cert-auth",
+            ]),
         "--logger=zap",
         "--log-level=warn",
       ],
@@ -151,4 +181,41 @@ export class TestEtcd {
     }
     throw new Error(`etcd did not become healthy in 20 s: ${this.logText.trim()}`);
   }
+}
+
+/** A CA, and a server (for `host`) and a client certificate it signed, made with openssl. */
+function makeCertificates(dir: string, host: string): { client: TestEtcdTlsFiles; server: TestEtcdTlsFiles } {
+  mkdirSync(dir, { recursive: true });
+  const path = (name: string): string => join(dir, name);
+  const openssl = (...args: string[]): void => void runOk("openssl", args, { cwd: dir });
+  const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  openssl("req", "-x509", ...key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=tscni test CA");
+  const issue = (name: string, extensions: string): TestEtcdTlsFiles => {
+    writeFileSync(path(`${name}.ext`), extensions);
+    openssl("req", ...key, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+      "-out",
+      `${name}.crt`,
+    );
+    return { caFile: path("ca.crt"), certFile: path(`${name}.crt`), keyFile: path(`${name}.key`) };
+  };
+  return {
+    // clientAuth too: etcd's JSON gateway dials etcd's own gRPC port with the server certificate,
+    // and without it every gateway request fails with "connection closed".
+    server: issue("server", `subjectAltName=IP:${host}\nextendedKeyUsage=serverAuth,clientAuth\n`),
+    client: issue("client", "extendedKeyUsage=clientAuth\n"),
+  };
 }

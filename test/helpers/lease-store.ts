@@ -76,6 +76,7 @@ export class LeaseStoreDriver {
     this.child = child;
     this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (this.stderrText += chunk));
+    child.stdin.on("error", () => {}); // a killed driver: its exit is reported instead
   }
 
   static async start(
@@ -147,11 +148,12 @@ export class LeaseStoreDriver {
   }
 
   async stop(): Promise<void> {
+    live.delete(this);
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.stdin.end();
     const timer = setTimeout(() => this.kill(), 5000);
     await this.exited;
     clearTimeout(timer);
-    live.delete(this);
   }
 
   private listen(): Promise<void> {

@@ -7,7 +7,7 @@ import { expect } from "chai";
 
 import type { LeaseAttrs, LeaseEvent } from "../../../agent/lease";
 import { TestEtcd } from "../../helpers/etcd";
-import { LeaseStoreDriver, type DriverRuntime } from "../../helpers/lease-store";
+import { DriverError, LeaseStoreDriver, type DriverRuntime } from "../../helpers/lease-store";
 import { TestNetns } from "../../helpers/netns";
 
 const node = (n: number): LeaseAttrs => ({
@@ -219,5 +219,41 @@ describe("etcd lease store (etcd in a test namespace)", function () {
     etcd.etcdctl("put", `--lease=${grant(600)}`, `${prefix}/subnets/10.244.52.0-24`, flannelValue(52));
     await watch.next((e) => e.type === "added" && e.lease.key === "10.244.52.0-24", seen);
     await watch.stop();
+  });
+});
+
+describe("etcd lease store over TLS (client certificates)", function () {
+  this.timeout(60_000);
+  let ns: TestNetns;
+  let etcd: TestEtcd;
+  const drivers: LeaseStoreDriver[] = [];
+
+  before(async () => {
+    ns = TestNetns.create("etcd-tls", { loUp: true });
+    etcd = await TestEtcd.start(ns, { tls: true });
+  });
+  after(async () => {
+    await Promise.all(drivers.map((d) => d.stop()));
+    await etcd?.stop();
+    ns?.delete();
+  });
+
+  it("works with the CA and a client certificate, and fails with an EtcdError without the certificate", async () => {
+    const tls = etcd.tls ?? expect.fail("no TLS files");
+    const store = await LeaseStoreDriver.start({ kind: "etcd", endpoints: [etcd.endpoint], tls }, { ns });
+    drivers.push(store);
+    await store.create({ subnet: "10.244.1.0/24" }, node(1), 600);
+    expect(etcd.etcdctl("get", "--print-value-only", "/coreos.com/network/subnets/10.244.1.0-24").trim()).to.equal(
+      flannelValue(1),
+    );
+    expect((await store.list()).map((l) => l.key)).to.deep.equal(["10.244.1.0-24"]);
+
+    const anonymous = await LeaseStoreDriver.start(
+      { kind: "etcd", endpoints: [etcd.endpoint], tls: { caFile: tls.caFile } },
+      { ns },
+    );
+    drivers.push(anonymous);
+    const error = await anonymous.list().catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(DriverError).and.include({ name: "EtcdError" });
   });
 });
