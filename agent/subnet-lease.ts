@@ -54,7 +54,10 @@ export interface AcquireOptions {
   readonly config: NetworkConfig;
   /** What this node advertises; its publicIp (publicIpv6 without IPv4) identifies the node. */
   readonly attrs: LeaseAttrs;
-  /** The subnets of the previous subnet.env (FLANNEL_SUBNET, FLANNEL_IPV6_SUBNET), if any. */
+  /**
+   * The subnets of the previous subnet.env (FLANNEL_SUBNET, FLANNEL_IPV6_SUBNET), if any; as the
+   * file has them ("10.244.1.1/24", the gateway) or in network form.
+   */
   readonly previous?: LeaseSubnets;
   /** Lifetime of a new or renewed lease (default 24 h). */
   readonly ttlSeconds?: number;
@@ -92,7 +95,7 @@ export async function acquireLease(store: LeaseStore, options: AcquireOptions): 
       }
     }
     const taken = [...leases.filter((lease) => !mine.includes(lease)).flatMap(netsOf), ...lost];
-    const previous = options.previous;
+    const previous = options.previous === undefined ? undefined : networkForm(options.previous);
     const fromEnv = previous !== undefined && isUsable(config, previous, taken) ? previous : undefined;
     if (previous !== undefined && fromEnv === undefined && attempt === 1) {
       logger?.info("the subnet of the previous subnet.env is taken or does not fit the config", { ...previous });
@@ -207,6 +210,16 @@ export function fitsConfig(config: NetworkConfig, subnets: LeaseSubnets): boolea
       compareAddresses(net.address, plan.max) <= 0
     );
   });
+}
+
+function networkForm(subnets: LeaseSubnets): LeaseSubnets {
+  const network = (cidr: string | undefined): string | undefined => {
+    const net = cidr === undefined ? undefined : parseIpNet(cidr);
+    return net === undefined ? cidr : formatIpNet(net);
+  };
+  const subnet = network(subnets.subnet);
+  const ipv6Subnet = network(subnets.ipv6Subnet);
+  return { ...(subnet === undefined ? {} : { subnet }), ...(ipv6Subnet === undefined ? {} : { ipv6Subnet }) };
 }
 
 function isUsable(config: NetworkConfig, subnets: LeaseSubnets, taken: readonly IpNet[]): boolean {

@@ -23,7 +23,7 @@ import {
   type EtcdTlsMaterial,
 } from "./etcd-gateway";
 import { watchEtcd } from "./etcd-watch";
-import { decodeLeaseAttrs, encodeLeaseAttrs, isSameNode, leaseKey, parseLeaseKey } from "./lease-codec";
+import { decodeLeaseAttrs, encodeLeaseAttrs, isSameNode, leaseKey, parseLeaseKey, subnetsOfKey } from "./lease-codec";
 
 export const DEFAULT_ETCD_PREFIX = "/coreos.com/network";
 
@@ -74,7 +74,7 @@ class EtcdLeaseStore implements LeaseStore {
    * Expiration of each etcd lease seen, null once it lapsed. A lease's expiry only moves with a
    * KeepAlive, which flannel never sends (renewing grants a new lease), so one lookup per lease.
    */
-  private expirations = new Map<string, Date | null>();
+  private readonly expirations = new Map<string, Date | null>();
 
   constructor(gateway: EtcdGateway, options: EtcdStoreOptions) {
     this.gateway = gateway;
@@ -135,12 +135,11 @@ class EtcdLeaseStore implements LeaseStore {
     } finally {
       if (!created) await this.revoke(id);
     }
-    return created ? { key, ...(parseLeaseKey(key) ?? subnets), attrs, expiration } : undefined;
+    return created ? { key, ...subnetsOfKey(key), attrs, expiration } : undefined;
   }
 
   async renew(lease: Lease, attrs: LeaseAttrs, ttlSeconds: number): Promise<Lease> {
-    const subnets = parseLeaseKey(lease.key);
-    if (subnets === undefined) throw new RangeError(`${JSON.stringify(lease.key)} is not a lease key`);
+    const subnets = subnetsOfKey(lease.key);
     // Read, then write only if nobody wrote in between; a concurrent writer makes us look again.
     for (;;) {
       const [current] = await this.range(this.subnetsPrefix + lease.key);
@@ -171,6 +170,7 @@ class EtcdLeaseStore implements LeaseStore {
   }
 
   async remove(key: string): Promise<void> {
+    subnetsOfKey(key);
     const reply = await this.gateway.call("/v3/kv/deleterange", {
       key: toBase64(this.subnetsPrefix + key),
       prev_kv: true,

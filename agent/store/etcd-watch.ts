@@ -1,14 +1,13 @@
 // The etcd store's watch: a snapshot of the subnets prefix, then a watch stream from the next
 // revision. A broken stream resumes from the revision after the last event seen; a stream whose
-// revision etcd compacted away (or a periodic resync) re-lists and emits a fresh snapshot, which
-// flanneld does only since 2025 and which is what keeps a long-lived agent right.
+// revision etcd compacted away re-lists and emits a fresh snapshot, and so does a periodic resync,
+// which also catches a stream that went silent without breaking.
 
 import { JsonReader } from "../../cni/json";
 import type { Logger } from "../../cni/log";
 import type { Lease, LeaseEvent } from "../lease";
 import { sleep } from "../sleep";
 import { prefixRangeEnd, readKeyValue, toBase64, type EtcdGateway, type EtcdKeyValue } from "./etcd-gateway";
-import { decodeLeaseAttrs, parseLeaseKey } from "./lease-codec";
 
 export interface EtcdWatchSource {
   readonly gateway: EtcdGateway;
@@ -131,7 +130,6 @@ class Follower {
           key: toBase64(this.source.prefix),
           range_end: prefixRangeEnd(this.source.prefix),
           start_revision: this.next.toString(),
-          prev_kv: true,
         },
       },
       onResult,
@@ -144,7 +142,7 @@ class Follower {
       const reader = event.child("kv");
       if (reader === undefined) continue;
       const kv = readKeyValue(reader);
-      if (event.string("type") === "DELETE") this.removed(kv, event.child("prev_kv"));
+      if (event.string("type") === "DELETE") this.removed(kv);
       else await this.added(kv);
       // Only now: a failed lookup resumes the stream at this event.
       this.next = kv.modRevision + 1n;
@@ -153,26 +151,20 @@ class Follower {
 
   private async added(kv: EtcdKeyValue): Promise<void> {
     const lease = await this.source.toLease(kv);
-    if (lease === undefined) return;
-    this.known.set(lease.key, lease);
-    this.onEvent({ type: "added", lease });
+    if (lease !== undefined) {
+      this.known.set(lease.key, lease);
+      this.onEvent({ type: "added", lease });
+      return;
+    }
+    // Overwritten by something unusable (or already lapsed): what was reported is gone.
+    this.removed(kv);
   }
 
-  private removed(kv: EtcdKeyValue, previous: JsonReader | undefined): void {
+  /** Only what was reported can be removed: every lease reported is known, since the snapshot. */
+  private removed(kv: EtcdKeyValue): void {
     const key = kv.key.slice(this.source.prefix.length);
-    const lease = this.known.get(key) ?? leaseFromPrevious(key, previous);
+    const lease = this.known.get(key);
     this.known.delete(key);
     if (lease !== undefined) this.onEvent({ type: "removed", lease });
-  }
-}
-
-/** A deleted key we never reported (it was put and deleted between two looks): its last value. */
-function leaseFromPrevious(key: string, previous: JsonReader | undefined): Lease | undefined {
-  const subnets = parseLeaseKey(key);
-  if (subnets === undefined || previous === undefined) return undefined;
-  try {
-    return { key, ...subnets, attrs: decodeLeaseAttrs(JSON.parse(readKeyValue(previous).value)) };
-  } catch {
-    return undefined;
   }
 }

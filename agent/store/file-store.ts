@@ -21,7 +21,7 @@ import type { Lease, LeaseAttrs, LeaseEvent, LeaseStore, LeaseSubnets } from "..
 import { sleep } from "../sleep";
 import { LeaseConflictError, LeaseStoreError } from "./errors";
 import { watchByPolling } from "./file-watch";
-import { decodeLeaseAttrs, encodeLeaseAttrs, isSameNode, leaseKey, parseLeaseKey } from "./lease-codec";
+import { decodeLeaseAttrs, encodeLeaseAttrs, isSameNode, leaseKey, subnetsOfKey } from "./lease-codec";
 
 export interface FileStoreOptions {
   readonly directory: string;
@@ -77,6 +77,7 @@ class FileLeaseStore implements LeaseStore {
   }
 
   async renew(lease: Lease, attrs: LeaseAttrs, ttlSeconds: number): Promise<Lease> {
+    subnetsOfKey(lease.key);
     return this.locked(async () => {
       const current = await this.read(lease.key);
       if (current !== undefined && !isSameNode(current.attrs, attrs)) {
@@ -89,6 +90,7 @@ class FileLeaseStore implements LeaseStore {
   }
 
   async remove(key: string): Promise<void> {
+    subnetsOfKey(key); // a key names a file: never "../lock"
     await this.locked(() => removeIfPresent(join(this.subnetsDir, key)));
   }
 
@@ -136,8 +138,7 @@ class FileLeaseStore implements LeaseStore {
   }
 
   private async write(key: string, attrs: LeaseAttrs, expiration: Date | undefined): Promise<Lease> {
-    const subnets = parseLeaseKey(key);
-    if (subnets === undefined) throw new RangeError(`${JSON.stringify(key)} is not a lease key`);
+    const subnets = subnetsOfKey(key);
     const value = { ...encodeLeaseAttrs(attrs), ...(expiration === undefined ? {} : { Expiration: expiration }) };
     const path = join(this.subnetsDir, key);
     const temp = join(this.subnetsDir, `.${key}${TEMP_SUFFIX}`);
@@ -202,8 +203,7 @@ function isExpired(lease: Lease, now: number): boolean {
 }
 
 function decodeLeaseFile(key: string, text: string): Lease {
-  const subnets = parseLeaseKey(key);
-  if (subnets === undefined) throw new RangeError(`the file name is not a lease key`);
+  const subnets = subnetsOfKey(key);
   const json: unknown = JSON.parse(text);
   const expirationText = new JsonReader(json).string("Expiration");
   const expiration = expirationText === undefined ? undefined : new Date(expirationText);

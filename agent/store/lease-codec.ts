@@ -40,6 +40,13 @@ export function parseLeaseKey(key: string): LeaseSubnets | undefined {
   return { subnet: first.cidr, ipv6Subnet: second.cidr };
 }
 
+/** The subnets of a key that must be a lease key (it names a file or an etcd key); RangeError if not. */
+export function subnetsOfKey(key: string): LeaseSubnets {
+  const subnets = parseLeaseKey(key);
+  if (subnets === undefined) throw new RangeError(`${JSON.stringify(key)} is not a lease key`);
+  return subnets;
+}
+
 function parseKeyPart(part: string): { family: IpFamily; cidr: string } | undefined {
   const dash = part.lastIndexOf("-");
   if (dash === -1) return undefined;

@@ -28,9 +28,12 @@ describe("etcd lease store (etcd in a test namespace)", function () {
   let prefixCounter = 0;
   let prefix: string;
 
-  const open = async (runtime: DriverRuntime = "compiled", storePrefix = prefix): Promise<LeaseStoreDriver> => {
+  const open = async (
+    runtime: DriverRuntime = "compiled",
+    options: { prefix?: string; resyncIntervalMs?: number } = {},
+  ): Promise<LeaseStoreDriver> => {
     const driver = await LeaseStoreDriver.start(
-      { kind: "etcd", endpoints: [etcd.endpoint], prefix: storePrefix },
+      { kind: "etcd", endpoints: [etcd.endpoint], prefix, ...options },
       { ns, runtime },
     );
     drivers.push(driver);
@@ -69,12 +72,27 @@ describe("etcd lease store (etcd in a test namespace)", function () {
     const config = '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}';
     etcd.etcdctl("put", "/coreos.com/network/config", config);
     try {
-      const store = await open("compiled", "/coreos.com/network");
+      const store = await open("compiled", { prefix: "/coreos.com/network" });
       expect(await store.config()).to.equal(config);
       expect(await (await open()).config()).to.equal(null);
     } finally {
       etcd.etcdctl("del", "--prefix", "/coreos.com/");
     }
+  });
+
+  it("moves on to the next endpoint when one cannot be reached", async () => {
+    const store = await LeaseStoreDriver.start(
+      { kind: "etcd", endpoints: ["http://127.0.0.1:2999", etcd.endpoint], prefix },
+      { ns },
+    );
+    drivers.push(store);
+    await store.create({ subnet: "10.244.70.0/24" }, node(70), 600);
+    expect((await store.list()).map((l) => l.key)).to.deep.equal(["10.244.70.0-24"]);
+    const unreachable = await LeaseStoreDriver.start({ kind: "etcd", endpoints: ["http://127.0.0.1:2999"] }, { ns });
+    drivers.push(unreachable);
+    const error = await unreachable.list().catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(DriverError).and.include({ name: "EtcdError" });
+    expect((error as Error).message).to.match(/ECONNREFUSED/);
   });
 
   it("reads leases in flanneld's key and value format, single and dual stack, and writes the same bytes", async () => {
@@ -191,6 +209,16 @@ describe("etcd lease store (etcd in a test namespace)", function () {
     await watch.next(isEvent("removed", "10.244.42.0-24"));
     await writer.remove("10.244.40.0-24");
     await watch.next(isEvent("removed", "10.244.40.0-24"));
+    await watch.stop();
+  });
+
+  it("re-lists on every resync interval, and goes on following changes", async () => {
+    const store = await open("compiled", { resyncIntervalMs: 300 });
+    const watch = await store.watch();
+    await watch.next((e) => e.type === "snapshot");
+    await watch.next((e) => e.type === "snapshot", watch.events.length);
+    await store.create({ subnet: "10.244.60.0/24" }, node(60), 600);
+    await watch.next((e) => e.type === "added" || (e.type === "snapshot" && e.leases.length === 1));
     await watch.stop();
   });
 

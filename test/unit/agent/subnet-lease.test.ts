@@ -88,6 +88,13 @@ describe("acquireLease (flannel's subnet choice over any store)", () => {
     store.put({ subnet: "10.244.8.0/24" }, node(2), 60);
     const lease = await acquireLease(store, { config: CONFIG, attrs: ME, previous: { subnet: "10.244.9.0/24" } });
     expect(lease).to.deep.include({ key: "10.244.9.0-24", attrs: ME });
+    // As subnet.env writes it: the gateway address.
+    const again = await acquireLease(new MemoryLeaseStore(), {
+      config: CONFIG,
+      attrs: ME,
+      previous: { subnet: "10.244.9.1/24" },
+    });
+    expect(again).to.deep.include({ key: "10.244.9.0-24", subnet: "10.244.9.0/24" });
   });
 
   it("ignores the previous subnet when another node holds it, or when it does not fit the config", async () => {
