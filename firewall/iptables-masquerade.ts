@@ -28,7 +28,7 @@ import {
   masqueradeChainName,
   parseIptablesMasqueradeComment,
 } from "./masquerade-names";
-import { cleanUpUnlessUnavailable, iptablesWorks } from "./tools";
+import { cleanUpUnlessUnavailable, FirewallToolError, iptablesRestore, iptablesWorks } from "./tools";
 
 export interface IptablesMasqueradeUnit {
   readonly network: string;
@@ -37,7 +37,7 @@ export interface IptablesMasqueradeUnit {
 
 const FAMILIES: readonly IpFamily[] = [4, 6];
 
-/** iptables could not read its tables: the backend is unusable here (nothing was written). */
+/** iptables could not read its tables: the backend is unusable here. */
 export class IptablesUnavailableError extends Error {
   constructor(options: ErrorOptions) {
     super("iptables is not usable here", options);
@@ -49,18 +49,33 @@ export async function setupIptablesMasquerade(
   unit: IptablesMasqueradeUnit,
   addresses: readonly InterfaceAddress[],
 ): Promise<void> {
-  const byFamily = [...groupByFamily(addresses)];
-  // Every table is read before anything is written, so an unusable iptables leaves no rules behind.
-  const states = await Promise.all(byFamily.map(([family]) => readIptablesTable(family, "nat"))).catch(
-    (error: unknown) => {
-      throw new IptablesUnavailableError({ cause: error });
-    },
-  );
-  await Promise.all(
-    byFamily.map(([family, familyAddresses], index) =>
-      updateIptablesTable(family, "nat", (state) => planSetup(state, unit, familyAddresses), states[index]),
-    ),
-  );
+  await Promise.all([...groupByFamily(addresses)].map(([family, list]) => setupFamily(family, unit, list)));
+}
+
+async function setupFamily(family: IpFamily, unit: IptablesMasqueradeUnit, addresses: readonly InterfaceAddress[]) {
+  // A new container, the common case, takes one iptables-restore: see planFreshSetup.
+  try {
+    return await iptablesRestore(family, planFreshSetup(unit, addresses));
+  } catch (error: unknown) {
+    if (!(error instanceof FirewallToolError)) throw error;
+  }
+  // The chain exists (a repeated ADD, a second interface), or iptables does not work at all.
+  let state: IptablesTableState;
+  try {
+    state = await readIptablesTable(family, "nat");
+  } catch (error: unknown) {
+    throw new IptablesUnavailableError({ cause: error });
+  }
+  await updateIptablesTable(family, "nat", (current) => planSetup(current, unit, addresses), state);
+}
+
+/**
+ * Creates the chain with `-N`, which fails when it exists. When it does not, no rule can jump to
+ * it either (iptables refuses jumps to missing chains), so the whole rule set can be written blind.
+ */
+export function planFreshSetup(unit: IptablesMasqueradeUnit, addresses: readonly InterfaceAddress[]): string {
+  const chain = masqueradeChainName(unit.network, unit.containerId);
+  return restoreScript("nat", [], [`-N ${chain}`, ...setupLines(unit, addresses, [], new Set())]);
 }
 
 /** The restore script that installs `addresses` (one family) into the unit's chain, keeping what it already holds. */
@@ -68,12 +83,8 @@ export function planSetup(
   state: IptablesTableState,
   unit: IptablesMasqueradeUnit,
   addresses: readonly InterfaceAddress[],
-): string | undefined {
+): string {
   const chain = masqueradeChainName(unit.network, unit.containerId);
-  const comment = ["-m", "comment", "--comment", iptablesMasqueradeComment(unit.network, unit.containerId)];
-  const family = addresses[0]?.family;
-  if (family === undefined) return undefined;
-
   const jumpSources = new Set(
     state.rules
       .filter((rule) => rule.chain === "POSTROUTING" && targetOf(rule) === chain)
@@ -84,18 +95,27 @@ export function planSetup(
     .map((rule) => optionOf(rule.args, "-d"))
     .filter((destination) => destination !== undefined && !destination.negated)
     .map((destination) => canonicalCidr(destination?.value ?? ""));
-  const subnets = [...new Set([...keptSubnets, ...addresses.map((address) => address.subnet)])];
-  const newJumps = addresses.filter((address) => !jumpSources.has(address.host));
-
-  const lines = [
-    ...subnets.map((subnet) => ruleLine("-A", chain, ["-d", subnet, ...comment, "-j", "ACCEPT"])),
-    ruleLine("-A", chain, ["!", "-d", MULTICAST[family], ...comment, "-j", "MASQUERADE"]),
-    ...[...new Set(newJumps.map((address) => address.host))].map((host) =>
-      ruleLine("-A", "POSTROUTING", ["-s", host, ...comment, "-j", chain]),
-    ),
-  ];
   // Declaring the chain creates it or empties it, so its rules are rewritten in one transaction.
-  return restoreScript("nat", [chain], lines);
+  return restoreScript("nat", [chain], setupLines(unit, addresses, keptSubnets, jumpSources));
+}
+
+/** Every ACCEPT before the MASQUERADE (the reference appends a later subnet after it), then the missing jumps. */
+function setupLines(
+  unit: IptablesMasqueradeUnit,
+  addresses: readonly InterfaceAddress[],
+  keptSubnets: readonly string[],
+  jumpSources: ReadonlySet<string | undefined>,
+): string[] {
+  const chain = masqueradeChainName(unit.network, unit.containerId);
+  const comment = ["-m", "comment", "--comment", iptablesMasqueradeComment(unit.network, unit.containerId)];
+  const family = addresses[0]?.family ?? 4;
+  const subnets = new Set([...keptSubnets, ...addresses.map((address) => address.subnet)]);
+  const newJumps = new Set(addresses.map((address) => address.host).filter((host) => !jumpSources.has(host)));
+  return [
+    ...[...subnets].map((subnet) => ruleLine("-A", chain, ["-d", subnet, ...comment, "-j", "ACCEPT"])),
+    ruleLine("-A", chain, ["!", "-d", MULTICAST[family], ...comment, "-j", "MASQUERADE"]),
+    ...[...newJumps].map((host) => ruleLine("-A", "POSTROUTING", ["-s", host, ...comment, "-j", chain])),
+  ];
 }
 
 function sourceOf(args: readonly string[]): string | undefined {
@@ -103,10 +123,39 @@ function sourceOf(args: readonly string[]): string | undefined {
   return source === undefined || source.negated ? undefined : canonicalCidr(source.value);
 }
 
-/** Removes the unit's chain and every jump to it, in both families. */
-export async function teardownIptablesMasquerade(unit: IptablesMasqueradeUnit): Promise<void> {
+/**
+ * Removes the unit's chain and every jump to it, in both families. With the addresses known, a
+ * family first tries the exact rules setup wrote, in one iptables-restore; anything else (rules
+ * of another version or interface, a partial set, nothing at all) is read and removed as found.
+ */
+export async function teardownIptablesMasquerade(
+  unit: IptablesMasqueradeUnit,
+  addresses: readonly InterfaceAddress[],
+): Promise<void> {
   const chain = masqueradeChainName(unit.network, unit.containerId);
-  await cleanUpEachFamily((state) => removeChainsScript("nat", state, [chain]));
+  const byFamily = groupByFamily(addresses);
+  await cleanUpEachFamily(
+    (state) => removeChainsScript("nat", state, [chain]),
+    async (family) => {
+      const hosts = (byFamily.get(family) ?? []).map((address) => address.host);
+      if (hosts.length === 0) return false;
+      try {
+        await iptablesRestore(family, planKnownTeardown(unit, hosts));
+        return true;
+      } catch (error: unknown) {
+        if (error instanceof FirewallToolError) return false;
+        throw error;
+      }
+    },
+  );
+}
+
+/** Deletes the jumps setup wrote for `hosts`, then the chain; fails unless exactly that is there. */
+export function planKnownTeardown(unit: IptablesMasqueradeUnit, hosts: readonly string[]): string {
+  const chain = masqueradeChainName(unit.network, unit.containerId);
+  const comment = ["-m", "comment", "--comment", iptablesMasqueradeComment(unit.network, unit.containerId)];
+  const jumps = [...new Set(hosts)].map((host) => ruleLine("-D", "POSTROUTING", ["-s", host, ...comment, "-j", chain]));
+  return restoreScript("nat", [chain], [...jumps, `-X ${chain}`]);
 }
 
 /** Removes the chains of `network` whose container has no attachment in `validContainerIds`. */
@@ -119,15 +168,22 @@ export async function gcIptablesMasquerade(network: string, validContainerIds: R
   });
 }
 
-/** Applies a clean-up plan to the nat table of each family whose iptables works here. */
-async function cleanUpEachFamily(plan: IptablesPlan): Promise<void> {
+/**
+ * Applies a clean-up plan to the nat table of each family whose iptables works here, unless
+ * `shortcut` did the family's clean-up already (it answers true then).
+ */
+async function cleanUpEachFamily(
+  plan: IptablesPlan,
+  shortcut: (family: IpFamily) => Promise<boolean> = async () => false,
+): Promise<void> {
   const outcomes = await Promise.allSettled(
-    FAMILIES.map((family) =>
-      cleanUpUnlessUnavailable(
+    FAMILIES.map(async (family) => {
+      if (await shortcut(family)) return;
+      await cleanUpUnlessUnavailable(
         () => updateIptablesTable(family, "nat", plan),
         () => iptablesWorks(family),
-      ),
-    ),
+      );
+    }),
   );
   const failure = outcomes.find((outcome) => outcome.status === "rejected");
   if (failure !== undefined) throw failure.reason;

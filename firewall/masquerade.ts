@@ -30,7 +30,7 @@ export interface MasqueradeTarget {
 /**
  * Installs masquerade for traffic from each ip to destinations outside its subnet (not multicast).
  * Idempotent. `backend` undefined: iptables unless only nftables works, as the reference decides;
- * the choice costs nothing when iptables works, since its first read is also the check.
+ * the choice costs nothing when iptables works, since its first write is also the check.
  */
 export async function setupMasquerade(
   backend: MasqueradeBackendName | undefined,
@@ -43,6 +43,8 @@ export async function setupMasquerade(
     await setupIptablesMasquerade(target, addresses);
   } catch (error: unknown) {
     if (backend === undefined && error instanceof IptablesUnavailableError && (await nftablesWorks())) {
+      // One family may have worked before another did not: take back what iptables got.
+      await teardownIptablesMasquerade(target, addresses).catch(() => {});
       return setupNftablesMasquerade(target, addresses);
     }
     throw error;
@@ -58,8 +60,16 @@ export async function setupMasquerade(
  * iptables rules carry no ifName: the chain of (network, containerId) is removed whole.
  */
 export async function teardownMasquerade(target: MasqueradeTarget): Promise<void> {
+  // The addresses only speed iptables up; a malformed one must not stop a DEL.
+  const addresses = target.ips.flatMap((ip) => {
+    try {
+      return [parseInterfaceAddress(ip)];
+    } catch {
+      return [];
+    }
+  });
   await inBothBackends({
-    iptables: () => teardownIptablesMasquerade(target),
+    iptables: () => teardownIptablesMasquerade(target, addresses),
     nftables: () => teardownNftablesMasquerade(target),
   });
 }

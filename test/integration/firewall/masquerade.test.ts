@@ -131,7 +131,12 @@ describe("firewall: container masquerade", function () {
         "",
       ].join("\n"),
     );
-    const targets = ["cid1", "cid3", "cid4"].map((containerId) => withoutIps({ ...A, containerId }));
+    // With addresses (the exact rules are not all there, so the rules are read) and without.
+    const targets = [
+      { ...A, containerId: "cid1", ips: ["10.22.0.5/24"] },
+      { ...A, containerId: "cid3", ips: ["10.22.0.7/24", "fd00:22::7/64"] },
+      withoutIps({ ...A, containerId: "cid4" }),
+    ];
     firewallOk(ns, targets.map(teardown));
     expect(iptablesRules(ns, 4)).to.deep.equal([]);
     expect(iptablesChains(ns, 4)).to.deep.equal([]);

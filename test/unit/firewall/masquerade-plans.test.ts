@@ -3,7 +3,12 @@
 import { expect } from "chai";
 
 import { parseInterfaceAddress } from "../../../firewall/addresses";
-import { masqueradeChainsOf, planSetup as planIptables } from "../../../firewall/iptables-masquerade";
+import {
+  masqueradeChainsOf,
+  planFreshSetup,
+  planKnownTeardown,
+  planSetup as planIptables,
+} from "../../../firewall/iptables-masquerade";
 import { EMPTY_TABLE, parseIptablesSave } from "../../../firewall/iptables-text";
 import { nftRulesOf } from "../../../firewall/nft-text";
 import { planSetup as planNftables } from "../../../firewall/nftables-masquerade";
@@ -15,25 +20,34 @@ const unit = { network: "mynet", containerId: "cid1" };
 const referenceNat = () => parseIptablesSave(REFERENCE_NAT).get("nat") ?? EMPTY_TABLE;
 
 describe("firewall: iptables masquerade plan", () => {
+  const V4_RULES = [
+    `-A ${CHAIN} -d 10.22.0.0/24 ${COMMENT} -j ACCEPT`,
+    `-A ${CHAIN} ! -d 224.0.0.0/4 ${COMMENT} -j MASQUERADE`,
+    `-A POSTROUTING -s 10.22.0.5/32 ${COMMENT} -j ${CHAIN}`,
+  ];
+  const script = (...lines: string[]) => ["*nat", ...lines, "COMMIT", ""].join("\n");
+
   it("writes the reference's rules into a fresh table in one transaction", () => {
     expect(planIptables(EMPTY_TABLE, unit, [parseInterfaceAddress("10.22.0.5/24")])).to.equal(
-      [
-        "*nat",
-        `:${CHAIN} - [0:0]`,
-        `-A ${CHAIN} -d 10.22.0.0/24 ${COMMENT} -j ACCEPT`,
-        `-A ${CHAIN} ! -d 224.0.0.0/4 ${COMMENT} -j MASQUERADE`,
-        `-A POSTROUTING -s 10.22.0.5/32 ${COMMENT} -j ${CHAIN}`,
-        "COMMIT",
-        "",
-      ].join("\n"),
+      script(`:${CHAIN} - [0:0]`, ...V4_RULES),
+    );
+  });
+
+  it("creates a new container's chain with -N, so that the blind write fails if the chain exists", () => {
+    expect(planFreshSetup(unit, [parseInterfaceAddress("10.22.0.5/24")])).to.equal(script(`-N ${CHAIN}`, ...V4_RULES));
+  });
+
+  it("tears down known addresses by the exact jumps setup wrote, then the chain", () => {
+    expect(planKnownTeardown(unit, ["10.22.0.5/32", "10.22.0.5/32"])).to.equal(
+      script(`:${CHAIN} - [0:0]`, `-D POSTROUTING -s 10.22.0.5/32 ${COMMENT} -j ${CHAIN}`, `-X ${CHAIN}`),
     );
   });
 
   it("uses ff00::/8 and a /128 source for IPv6", () => {
-    const script = planIptables(EMPTY_TABLE, unit, [parseInterfaceAddress("fd00:0:0::5/64")]) ?? "";
-    expect(script).to.include(`-A ${CHAIN} -d fd00::/64 ${COMMENT} -j ACCEPT`);
-    expect(script).to.include(`-A ${CHAIN} ! -d ff00::/8 ${COMMENT} -j MASQUERADE`);
-    expect(script).to.include(`-A POSTROUTING -s fd00::5/128 ${COMMENT} -j ${CHAIN}`);
+    const v6 = planIptables(EMPTY_TABLE, unit, [parseInterfaceAddress("fd00:0:0::5/64")]);
+    expect(v6).to.include(`-A ${CHAIN} -d fd00::/64 ${COMMENT} -j ACCEPT`);
+    expect(v6).to.include(`-A ${CHAIN} ! -d ff00::/8 ${COMMENT} -j MASQUERADE`);
+    expect(v6).to.include(`-A POSTROUTING -s fd00::5/128 ${COMMENT} -j ${CHAIN}`);
   });
 
   it("adds no second jump when the reference's rules are there, and keeps every ACCEPT before MASQUERADE", () => {
@@ -41,7 +55,7 @@ describe("firewall: iptables masquerade plan", () => {
       parseInterfaceAddress("10.22.0.2/24"),
       parseInterfaceAddress("10.23.0.9/16"),
     ]);
-    expect(script?.split("\n").filter((line) => line.startsWith("-A"))).to.deep.equal([
+    expect(script.split("\n").filter((line) => line.startsWith("-A"))).to.deep.equal([
       `-A ${CHAIN} -d 10.22.0.0/24 ${COMMENT} -j ACCEPT`,
       `-A ${CHAIN} -d 10.23.0.0/16 ${COMMENT} -j ACCEPT`,
       `-A ${CHAIN} ! -d 224.0.0.0/4 ${COMMENT} -j MASQUERADE`,
