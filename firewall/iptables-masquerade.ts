@@ -28,7 +28,7 @@ import {
   masqueradeChainName,
   parseIptablesMasqueradeComment,
 } from "./masquerade-names";
-import { cleanUpUnlessUnavailable, FirewallToolError, iptablesRestore, iptablesWorks } from "./tools";
+import { cleanUpUnlessUnavailable, FirewallToolError, iptablesRestore, iptablesWorks, settleAll } from "./tools";
 
 export interface IptablesMasqueradeUnit {
   readonly network: string;
@@ -52,7 +52,11 @@ export async function setupIptablesMasquerade(
   await Promise.all([...groupByFamily(addresses)].map(([family, list]) => setupFamily(family, unit, list)));
 }
 
-async function setupFamily(family: IpFamily, unit: IptablesMasqueradeUnit, addresses: readonly InterfaceAddress[]) {
+async function setupFamily(
+  family: IpFamily,
+  unit: IptablesMasqueradeUnit,
+  addresses: readonly InterfaceAddress[],
+): Promise<void> {
   // A new container, the common case, takes one iptables-restore: see planFreshSetup.
   try {
     return await iptablesRestore(family, planFreshSetup(unit, addresses));
@@ -176,7 +180,7 @@ async function cleanUpEachFamily(
   plan: IptablesPlan,
   shortcut: (family: IpFamily) => Promise<boolean> = async () => false,
 ): Promise<void> {
-  const outcomes = await Promise.allSettled(
+  await settleAll(
     FAMILIES.map(async (family) => {
       if (await shortcut(family)) return;
       await cleanUpUnlessUnavailable(
@@ -185,8 +189,6 @@ async function cleanUpEachFamily(
       );
     }),
   );
-  const failure = outcomes.find((outcome) => outcome.status === "rejected");
-  if (failure !== undefined) throw failure.reason;
 }
 
 /**

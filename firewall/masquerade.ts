@@ -12,7 +12,7 @@ import {
   teardownIptablesMasquerade,
 } from "./iptables-masquerade";
 import { gcNftablesMasquerade, setupNftablesMasquerade, teardownNftablesMasquerade } from "./nftables-masquerade";
-import { nftablesWorks } from "./tools";
+import { nftablesWorks, settleAll } from "./tools";
 
 export type MasqueradeBackendName = "iptables" | "nftables";
 
@@ -68,10 +68,7 @@ export async function teardownMasquerade(target: MasqueradeTarget): Promise<void
       return [];
     }
   });
-  await inBothBackends({
-    iptables: () => teardownIptablesMasquerade(target, addresses),
-    nftables: () => teardownNftablesMasquerade(target),
-  });
+  await settleAll([teardownIptablesMasquerade(target, addresses), teardownNftablesMasquerade(target)]);
 }
 
 /**
@@ -83,16 +80,5 @@ export async function gcMasquerade(
   valid: readonly { containerId: string; ifName: string }[],
 ): Promise<void> {
   const validContainers = new Set(valid.map((attachment) => attachment.containerId));
-  await inBothBackends({
-    iptables: () => gcIptablesMasquerade(network, validContainers),
-    nftables: () => gcNftablesMasquerade(network, valid),
-  });
-}
-
-/** Runs the step of each backend (concurrently) and reports every failure. */
-async function inBothBackends(work: Readonly<Record<MasqueradeBackendName, () => Promise<void>>>): Promise<void> {
-  const outcomes = await Promise.allSettled(MASQUERADE_BACKENDS.map((name) => work[name]()));
-  const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason as unknown] : []));
-  if (failures.length === 1) throw failures[0];
-  if (failures.length > 1) throw new AggregateError(failures, failures.map(String).join("; "));
+  await settleAll([gcIptablesMasquerade(network, validContainers), gcNftablesMasquerade(network, valid)]);
 }

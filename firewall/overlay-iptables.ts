@@ -20,7 +20,7 @@ import { MULTICAST } from "./addresses";
 import { updateIptablesTable } from "./iptables";
 import { type IptablesTableState, removeChainsScript, restoreScript, ruleLine, targetOf } from "./iptables-text";
 import type { FamilyOverlay, OverlayPlan } from "./overlay-rules";
-import { cleanUpUnlessUnavailable, type IptablesTable, iptablesWorks } from "./tools";
+import { cleanUpUnlessUnavailable, type IptablesTable, iptablesWorks, settleAll } from "./tools";
 
 interface ChainSpec {
   readonly table: IptablesTable;
@@ -75,6 +75,7 @@ export function forwardRules(overlay: FamilyOverlay): string[][] {
 /**
  * A script that makes `spec.chain` hold exactly `rules` and be jumped to once from `spec.from`
  * (a missing jump is appended, duplicates are deleted); undefined `rules` removes the chain.
+ * Undefined when all is in place already, so a periodic reconcile writes nothing.
  */
 export function planChain(
   state: IptablesTableState,
@@ -84,8 +85,13 @@ export function planChain(
   if (rules === undefined) return removeChainsScript(spec.table, state, [spec.chain]);
   const jumps = state.rules.filter((rule) => rule.chain === spec.from && targetOf(rule) === spec.chain);
   const jumpArgs = ["-m", "comment", "--comment", spec.comment, "-j", spec.chain];
+  const wanted = rules.map((args) => ruleLine("-A", spec.chain, args));
+  const current = state.rules
+    .filter((rule) => rule.chain === spec.chain)
+    .map((rule) => ruleLine("-A", rule.chain, rule.args));
+  if (jumps.length === 1 && state.chains.has(spec.chain) && current.join("\n") === wanted.join("\n")) return undefined;
   const lines = [
-    ...rules.map((args) => ruleLine("-A", spec.chain, args)),
+    ...wanted,
     ...jumps.slice(1).map((rule) => ruleLine("-D", rule.chain, rule.args)),
     ...(jumps.length === 0 ? [ruleLine("-A", spec.from, jumpArgs)] : []),
   ];
@@ -120,10 +126,4 @@ function removeFamily(family: IpFamily): Promise<void>[] {
       () => iptablesWorks(family),
     ),
   );
-}
-
-/** Waits for every step (none is left running) and reports the first failure. */
-async function settleAll(steps: readonly Promise<void>[]): Promise<void> {
-  const failure = (await Promise.allSettled(steps)).find((outcome) => outcome.status === "rejected");
-  if (failure !== undefined) throw failure.reason;
 }

@@ -19,6 +19,7 @@ import type { IpFamily } from "../native/netlink/ip";
 import { isWithin, networkOf, parseInterfaceAddress } from "./addresses";
 import { ensureIptablesOverlay, removeIptablesOverlay } from "./overlay-iptables";
 import { ensureNftablesOverlay, removeNftablesOverlay } from "./overlay-nftables";
+import { settleAll } from "./tools";
 
 export type OverlayBackendName = "iptables" | "nftables";
 
@@ -74,10 +75,7 @@ export async function ensureOverlayRules(config: OverlayRulesConfig): Promise<vo
 
 /** Removes the overlay rules of both backends and both families (the agent's cleanup command). */
 export async function removeOverlayRules(): Promise<void> {
-  const outcomes = await Promise.allSettled([removeIptablesOverlay(), removeNftablesOverlay()]);
-  const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason as unknown] : []));
-  if (failures.length === 1) throw failures[0];
-  if (failures.length > 1) throw new AggregateError(failures, failures.map(String).join("; "));
+  await settleAll([removeIptablesOverlay(), removeNftablesOverlay()]);
 }
 
 /** Validates the config (errors name the key) and puts the networks in canonical form. */

@@ -141,6 +141,17 @@ async function succeeds(run: Promise<unknown>): Promise<boolean> {
 }
 
 /**
+ * Waits for every step (none is left running when one fails) and reports the failures: the one
+ * error itself, or an AggregateError naming each.
+ */
+export async function settleAll(steps: readonly Promise<void>[]): Promise<void> {
+  const outcomes = await Promise.allSettled(steps);
+  const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason as unknown] : []));
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, failures.map(String).join("; "));
+}
+
+/**
  * Runs a read-modify-write step again when its write is rejected, which happens when another
  * process (a concurrent ADD/DEL) changed the same rules between our read and our write.
  */

@@ -68,6 +68,16 @@ describe("firewall: overlay rules, iptables", () => {
     expect(plain.flat()).to.not.include("--random-fully");
   });
 
+  it("writes nothing when the chain and its jump are as wanted", () => {
+    const script = planChain(EMPTY_TABLE, MASQ_CHAIN, masqueradeRules(v4())) ?? "";
+    const inPlace = parseIptablesSave(
+      script.replace(":FLANNEL-POSTRTG", ":POSTROUTING ACCEPT [0:0]\n:FLANNEL-POSTRTG"),
+    );
+    expect(planChain(inPlace.get("nat") ?? EMPTY_TABLE, MASQ_CHAIN, masqueradeRules(v4()))).to.equal(undefined);
+    const changed = masqueradeRules({ ...v4(), nodeSubnet: "10.244.9.0/24" });
+    expect(planChain(inPlace.get("nat") ?? EMPTY_TABLE, MASQ_CHAIN, changed)).to.include("10.244.9.0/24");
+  });
+
   it("appends the jump only when it is missing and deletes duplicates", () => {
     const jump = '-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD';
     const state = (jumps: number) =>
