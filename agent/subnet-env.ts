@@ -93,7 +93,11 @@ export function readSubnetEnv(path: string): Partial<SubnetEnv> | undefined {
 /** Writes through a temporary file in the same directory and a rename; mode 0644, directory 0755. */
 export function writeSubnetEnv(path: string, env: SubnetEnv): void {
   const directory = dirname(path);
-  mkdirSync(directory, { recursive: true, mode: 0o755 });
+  const firstCreated = mkdirSync(directory, { recursive: true, mode: 0o755 });
+  // The umask may have narrowed the directories this call created (and only those are changed).
+  for (let dir = directory; firstCreated !== undefined && dir.length >= firstCreated.length; dir = dirname(dir)) {
+    chmodSync(dir, 0o755);
+  }
   const temporary = join(directory, `.${path.slice(directory.length + 1)}.${process.pid}.tmp`);
   try {
     writeFileSync(temporary, formatSubnetEnv(env), { mode: 0o644, flush: true });

@@ -22,6 +22,7 @@ export function networkAddress(cidr: string): string {
 
 /** "fd00:10:244:1:0::/64" -> "fd00:10:244:1::/64": the network in the kernel's canonical form. */
 export function canonicalSubnet(cidr: string): string {
+  parseCidr(cidr); // A prefix length is required (ip-address would read a bare address as a /32).
   const subnet = parse(cidr);
   return `${subnet.startAddress().correctForm()}/${subnet.subnetMask}`;
 }
