@@ -3,7 +3,7 @@
 import { expect } from "chai";
 
 import { type PeerContext, selectPeers } from "../../../agent/datapath/peers";
-import { lease } from "./fixtures";
+import { lease } from "../../helpers/agent-fixtures";
 
 const v4: PeerContext = {
   family: 4,

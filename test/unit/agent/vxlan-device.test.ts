@@ -3,7 +3,7 @@
 import { expect } from "chai";
 
 import { deviceName, vtepMac, vxlanDeviceSpec } from "../../../agent/datapath/vxlan-device";
-import { networkConfig } from "./fixtures";
+import { networkConfig } from "../../helpers/agent-fixtures";
 
 const underlay = { index: 2, mtu: 1500, localAddress: "192.168.1.11", publicIp: "192.168.1.11" };
 const underlay6 = { index: 2, mtu: 1500, localAddress: "fd00:1::11", publicIp: "fd00:1::11" };

@@ -1,7 +1,7 @@
-// Network configs and leases for the agent's unit tests.
+// Network configs and leases for the agent's tests.
 
-import type { Lease } from "../../../agent/lease";
-import type { NetworkConfig, VxlanBackendConfig } from "../../../agent/network-config";
+import type { Lease } from "../../agent/lease";
+import type { NetworkConfig, VxlanBackendConfig } from "../../agent/network-config";
 
 export function networkConfig(
   overrides: Partial<Omit<NetworkConfig, "backend">> & { backend?: Partial<VxlanBackendConfig> } = {},
