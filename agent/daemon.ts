@@ -71,6 +71,7 @@ export class Agent {
   private underlay: Underlay | undefined;
   private lease: Lease | undefined;
   private ready = false;
+  private subnetEnv: SubnetEnv | undefined;
   private haveSnapshot = false;
   private watching: Promise<void> | undefined;
   private fail: (error: Error) => void = () => {};
@@ -135,6 +136,7 @@ export class Agent {
       ipMasq: this.options.ipMasq,
     };
     writeSubnetEnv(this.options.subnetFile, env);
+    this.subnetEnv = env;
     this.log.info("wrote the subnet file", { path: this.options.subnetFile, mtu: env.mtu });
     await this.services.ensureOverlayRules?.(env);
     this.ready = true;
@@ -154,8 +156,23 @@ export class Agent {
     this.finish();
   }
 
-  /** One reconcile pass now (the loop runs them every interval). */
-  reconcile(): void {
+  /**
+   * One reconcile pass now (the loop runs one every interval): the datapath, then the overlay
+   * rules, which something else (a firewall reload) may have flushed.
+   */
+  async reconcile(): Promise<void> {
+    this.reconcileDatapath();
+    const env = this.subnetEnv;
+    if (env === undefined || this.services.ensureOverlayRules === undefined) return;
+    try {
+      await this.services.ensureOverlayRules(env);
+    } catch (error: unknown) {
+      this.metrics.errors.inc({ operation: "ensure overlay rules" });
+      this.log.error("cannot ensure the overlay rules", { error: message(error) });
+    }
+  }
+
+  private reconcileDatapath(): void {
     const overlay = this.overlay;
     if (overlay === undefined) return;
     // Before the first snapshot the wanted set is unknown, and reconciling towards an empty one
@@ -219,7 +236,7 @@ export class Agent {
     if (event.type === "snapshot" && !this.haveSnapshot) {
       this.haveSnapshot = true;
       // The start-up pass: removes what a previous run left for leases that are gone.
-      this.reconcile();
+      this.reconcileDatapath();
     }
     if (event.type !== "removed") {
       const mine = event.type === "added" ? [event.lease] : event.leases;
@@ -230,8 +247,7 @@ export class Agent {
 
   private scheduleReconcile(): void {
     this.after(this.options.reconcileIntervalSeconds * 1000, () => {
-      this.reconcile();
-      this.scheduleReconcile();
+      void this.reconcile().finally(() => this.scheduleReconcile());
     });
   }
 

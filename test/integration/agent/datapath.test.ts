@@ -150,7 +150,7 @@ describe("agent datapath: reconciliation, restarts, DirectRouting, IPv6", functi
     // Not the overlay's: outside the cluster network.
     node.ns.ip("route", "add", "172.16.0.0/16", "via", "10.244.2.0", "dev", "flannel.1", "onlink");
 
-    agent.reconcile();
+    await agent.reconcile();
 
     const state = peerState(node);
     expect(state.neighbours).to.have.deep.members([triple(2).neighbour, triple(3).neighbour]);
@@ -193,7 +193,7 @@ describe("agent datapath: reconciliation, restarts, DirectRouting, IPv6", functi
     const { agent } = await start();
     const [before] = node.ns.ipJson<IpLinkDetails[]>("link", "show", "flannel.1");
     node.ns.ip("link", "del", "flannel.1");
-    agent.reconcile();
+    await agent.reconcile();
     const [after] = node.ns.ipJson<IpLinkDetails[]>("link", "show", "flannel.1");
     expect(after?.address).to.equal(before?.address);
     expect(after?.flags).to.include("UP");
@@ -257,7 +257,7 @@ describe("agent datapath: reconciliation, restarts, DirectRouting, IPv6", functi
     ]);
 
     node.ns.ip("link", "set", "flannel.1", "type", "vxlan", "learning");
-    agent.reconcile();
+    await agent.reconcile();
     const [replaced] = node.ns.ipJson<IpLinkDetails[]>("-d", "link", "show", "flannel.1");
     expect(replaced?.linkinfo.info_data).to.include({ learning: false });
   });
