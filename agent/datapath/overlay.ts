@@ -71,7 +71,8 @@ class FamilyOverlay {
       this.metrics.deviceRecreations.inc(familyLabel(this.family));
       this.log.info("created the VXLAN device", { mac: this.spec.mac, mtu: this.spec.mtu, local: this.spec.local });
     }
-    if (created && this.ownLease !== undefined) this.configureAddress();
+    // Also on an adopted device: a pass puts back an address, up state or MAC changed by hand.
+    if (this.ownLease !== undefined) this.configureAddress();
   }
 
   /** Takes this node's lease: the device gets its address and comes up. */

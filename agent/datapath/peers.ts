@@ -4,7 +4,7 @@
 import type { Lease } from "../lease";
 import { canonicalSubnet, isInside, networkAddress } from "./addressing";
 import type { Peer } from "./entries";
-import { canonicalIp, type IpFamily } from "../../native/netlink/ip";
+import { canonicalIp, type IpFamily, ipFamily } from "../../native/netlink/ip";
 
 export interface PeerContext {
   readonly family: IpFamily;
@@ -18,7 +18,10 @@ export interface PeerContext {
   readonly directPrefixes: readonly string[];
 }
 
-export type SkipReason = "own" | "not vxlan" | "no subnet" | "no backend data" | "vni mismatch" | "outside network";
+export type SkipReason =
+  "own" | "not vxlan" | "no subnet" | "no backend data" | "vni mismatch" | "outside network" | "malformed";
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 export interface PeerSelection {
   readonly peers: Peer[];
@@ -47,6 +50,13 @@ function peerOf(lease: Lease, context: PeerContext): Peer | SkipReason {
   if (subnet === undefined || publicIp === undefined) return "no subnet";
   if (backend === undefined) return "no backend data";
   if (backend.vni !== context.vni) return "vni mismatch";
+  // One bad lease (whatever wrote it) must not stop the others from being programmed.
+  if (!MAC.test(backend.vtepMac) || ipFamily(publicIp) !== context.family) return "malformed";
+  try {
+    canonicalSubnet(subnet);
+  } catch {
+    return "malformed";
+  }
   if (!isInside(subnet, context.network)) return "outside network";
   return {
     key: lease.key,

@@ -208,6 +208,23 @@ describe("agent datapath: reconciliation, restarts, DirectRouting, IPv6", functi
     expect(agent.metrics.deviceRecreations.value({ family: "ipv4" })).to.equal(2);
   });
 
+  it("brings a device that was set down back up, with its address", async () => {
+    setUp();
+    store.put(peer(2));
+    const { agent } = await start();
+    node.ns.ip("link", "set", "flannel.1", "down");
+    node.ns.ip("addr", "flush", "dev", "flannel.1");
+    await agent.reconcile();
+    const [link] = node.ns.ipJson<IpLinkDetails[]>("link", "show", "flannel.1");
+    expect(link?.flags).to.include("UP");
+    const [address] = node.ns.ipJson<IpAddress[]>("-4", "addr", "show", "dev", "flannel.1");
+    expect(address?.addr_info.map((a) => a.local)).to.deep.equal([
+      (agent.currentLease?.subnet ?? "").replace(".0/24", ".0"),
+    ]);
+    // Setting the link down dropped its routes; the pass put them back.
+    expect(peerState(node).routes).to.deep.equal([triple(2).route]);
+  });
+
   it("keeps the VTEP MAC and the lease across restarts, also when the device was deleted meanwhile", async () => {
     setUp();
     const first = await start();

@@ -40,6 +40,9 @@ describe("agent datapath: peer selection", () => {
         lease(5, { key: "10.9.5.0-24", subnet: "10.9.5.0/24" }),
         lease(6, { attrs: { ...lease(6).attrs, publicIp: "192.168.1.11" } }),
         { ...ipv6Only, ipv6Subnet: "fd00::/64" },
+        lease(8, { attrs: { ...lease(8).attrs, backendData: { vni: 1, vtepMac: "02:00:00:00:00" } } }),
+        lease(9, { attrs: { ...lease(9).attrs, publicIp: "fd00::9" } }),
+        lease(10, { subnet: "10.244.10.0" }),
       ],
       v4,
     );
@@ -50,6 +53,9 @@ describe("agent datapath: peer selection", () => {
       "outside network",
       "own",
       "no subnet",
+      "malformed",
+      "malformed",
+      "malformed",
     ]);
   });
 
