@@ -145,8 +145,8 @@ export class ClusterNode {
   }
 
   /** Starts `tscni agent <args>` inside this node's namespace. */
-  startAgent(binary: string, args: readonly string[]): AgentProcess {
-    const agent = new AgentProcess(this, binary, args);
+  startAgent(binary: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
+    const agent = new AgentProcess(this, binary, args, env);
     this.agents.push(agent);
     return agent;
   }
@@ -188,10 +188,10 @@ export class AgentProcess {
   private output = "";
   private readonly exited: Promise<number | null>;
 
-  constructor(node: ClusterNode, binary: string, args: readonly string[]) {
+  constructor(node: ClusterNode, binary: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
     this.child = spawn("ip", ["netns", "exec", node.ns.name, binary, "agent", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: "" },
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: "", ...env },
     });
     if (this.child.pid === undefined) throw new Error(`cannot start the agent on ${node.name}`);
     this.pid = this.child.pid;
