@@ -3,9 +3,10 @@
 
 import { expect } from "chai";
 
+import { LeaseRevokedError } from "../../../agent/daemon";
 import { vtepMac } from "../../../agent/datapath/vxlan-device";
 import { lease, networkConfig } from "../../helpers/agent-fixtures";
-import { Cluster, type ClusterNode } from "../../helpers/cluster";
+import { Cluster, type ClusterNode, eventually } from "../../helpers/cluster";
 import {
   type IpAddress,
   type IpLinkDetails,
@@ -338,5 +339,42 @@ describe("agent datapath: reconciliation, restarts, DirectRouting, IPv6", functi
     expect(peerState(node).routes).to.deep.equal([triple(2).route]);
     const env = (await import("node:fs")).readFileSync(node.subnetFile, "utf8");
     expect(env).to.contain(`FLANNEL_IPV6_SUBNET=${v6.replace("::/64", "::1/64")}\nFLANNEL_MTU=1430\n`);
+  });
+});
+
+describe("agent: its own lease", function () {
+  let cluster: Cluster;
+  let running: RunningAgent | undefined;
+
+  afterEach(async () => {
+    await running?.stop();
+    cluster.destroy();
+  });
+
+  it("stops with LeaseRevokedError when its lease is removed from the store, leaving the datapath up", async () => {
+    cluster = new Cluster();
+    const node = cluster.addNode();
+    const store = new MemoryLeaseStore();
+    store.put(peer(2));
+    running = await startAgent(node, store, networkConfig());
+    const entries = peerState(node);
+    store.drop(running.agent.currentLease?.key ?? "");
+    const error = await running.agent.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(LeaseRevokedError);
+    expect(peerState(node)).to.deep.equal(entries);
+  });
+
+  it("renews its lease before it expires", async () => {
+    cluster = new Cluster();
+    const node = cluster.addNode();
+    const store = new MemoryLeaseStore();
+    running = await startAgent(node, store, networkConfig(), { leaseTtlSeconds: 3, renewMarginSeconds: 2.5 });
+    const key = running.agent.currentLease?.key ?? "";
+    const first = store.get(key)?.expiration?.getTime() ?? 0;
+    expect(await eventually(() => (store.get(key)?.expiration?.getTime() ?? 0) > first, 5_000)).to.equal(true);
+    expect(running.agent.metrics.leaseExpiration.value()).to.equal((store.get(key)?.expiration?.getTime() ?? 0) / 1000);
   });
 });

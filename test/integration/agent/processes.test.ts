@@ -110,10 +110,13 @@ describe("agent processes (compiled binary, file lease store)", function () {
     expect(agent.logs).to.contain("no interface matches --iface nope0");
   });
 
-  it("cleanup removes the device, the rules and subnet.env", async () => {
+  it("installs the overlay rules; cleanup removes them, the device and subnet.env", async () => {
     const node = cluster.addNode();
-    const agent = await startNode(node);
+    const agent = await startNode(node, ["--ip-masq"]);
+    const rules = () => node.ns.exec("iptables-save", []).stdout;
+    expect(rules()).to.contain("FLANNEL-POSTRTG").and.to.contain("FLANNEL-FWD");
     expect(await agent.stop()).to.equal(0);
+    expect(rules(), "stopping leaves the rules").to.contain("FLANNEL-POSTRTG");
     const cleanup = node.ns.exec(BUILT_BINARY, [
       "agent",
       "cleanup",
@@ -124,6 +127,7 @@ describe("agent processes (compiled binary, file lease store)", function () {
     ]);
     expect(cleanup.status, cleanup.stderr).to.equal(0);
     expect(node.ns.ipJson<{ ifname: string }[]>("link", "show").map((l) => l.ifname)).to.not.include("flannel.1");
+    expect(rules()).to.not.contain("FLANNEL");
     expect(() => readFileSync(node.subnetFile)).to.throw();
   });
 });
