@@ -278,6 +278,7 @@ export class Agent {
       this.log.info("renewed the lease", { lease: renewed.key, expiration: renewed.expiration?.toISOString() });
       this.scheduleRenewal();
     } catch (error: unknown) {
+      if (this.abort.signal.aborted) return; // The store was closed under it.
       this.metrics.errors.inc({ operation: "renew lease" });
       this.log.error("cannot renew the lease; retrying", { lease: lease.key, error: message(error) });
       this.scheduleRenewal(RENEW_RETRY_MS);

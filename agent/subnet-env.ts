@@ -100,7 +100,9 @@ export function writeSubnetEnv(path: string, env: SubnetEnv): void {
   }
   const temporary = join(directory, `.${path.slice(directory.length + 1)}.${process.pid}.tmp`);
   try {
-    writeFileSync(temporary, formatSubnetEnv(env), { mode: 0o644, flush: true });
+    // A fresh file (never through a link someone left under that name), flushed before the rename.
+    rmSync(temporary, { force: true });
+    writeFileSync(temporary, formatSubnetEnv(env), { mode: 0o644, flag: "wx", flush: true });
     // The umask may have narrowed the mode at creation.
     chmodSync(temporary, 0o644);
     renameSync(temporary, path);
