@@ -13,6 +13,15 @@ import {
   writeSubnetEnv,
 } from "../../../agent/subnet-env";
 
+const DUAL_STACK = {
+  network: "10.244.0.0/16",
+  subnet: "10.244.7.0/24",
+  ipv6Network: "fd00:10:244::/56",
+  ipv6Subnet: "fd00:10:244:7::/64",
+  mtu: 1430,
+  ipMasq: false,
+};
+
 describe("agent: subnet.env", () => {
   let dir: string;
   beforeEach(() => {
@@ -27,19 +36,11 @@ describe("agent: subnet.env", () => {
   });
 
   it("adds the IPv6 lines after the IPv4 ones when IPv6 is enabled", () => {
-    const text = formatSubnetEnv({
-      network: "10.244.0.0/16",
-      subnet: "10.244.1.0/24",
-      ipv6Network: "fd00:10:244::/56",
-      ipv6Subnet: "fd00:10:244:1::/64",
-      mtu: 1430,
-      ipMasq: false,
-    });
-    expect(text.split("\n")).to.deep.equal([
+    expect(formatSubnetEnv(DUAL_STACK).split("\n")).to.deep.equal([
       "FLANNEL_NETWORK=10.244.0.0/16",
-      "FLANNEL_SUBNET=10.244.1.1/24",
+      "FLANNEL_SUBNET=10.244.7.1/24",
       "FLANNEL_IPV6_NETWORK=fd00:10:244::/56",
-      "FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64",
+      "FLANNEL_IPV6_SUBNET=fd00:10:244:7::1/64",
       "FLANNEL_MTU=1430",
       "FLANNEL_IPMASQ=false",
       "",
@@ -55,22 +56,7 @@ describe("agent: subnet.env", () => {
   });
 
   it("reads the subnets back as networks, as the flannel plugin does", () => {
-    const text = formatSubnetEnv({
-      network: "10.244.0.0/16",
-      subnet: "10.244.7.0/24",
-      ipv6Network: "fd00:10:244::/56",
-      ipv6Subnet: "fd00:10:244:7::/64",
-      mtu: 1450,
-      ipMasq: true,
-    });
-    expect(parseSubnetEnv(text)).to.deep.equal({
-      network: "10.244.0.0/16",
-      subnet: "10.244.7.0/24",
-      ipv6Network: "fd00:10:244::/56",
-      ipv6Subnet: "fd00:10:244:7::/64",
-      mtu: 1450,
-      ipMasq: true,
-    });
+    expect(parseSubnetEnv(formatSubnetEnv(DUAL_STACK))).to.deep.equal(DUAL_STACK);
   });
 
   it("reads a file written by flanneld (unknown keys, a network list, no final newline)", () => {
