@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from "yargs";
 
 import { isLogLevel, LOG_LEVELS, type LogLevel } from "../cni/log";
 
+export const DEFAULT_SUBNET_FILE = "/run/flannel/subnet.env";
 export const DEFAULT_STORE = "file:/var/lib/tscni/leases";
 export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9479";
 export const DEFAULT_ETCD_PREFIX = "/coreos.com/network";
@@ -56,7 +57,7 @@ function commonOptions(yargs: Argv) {
       type: "string",
       describe: "flannel's net-conf.json; without it, the config is read from the store (etcd: <prefix>/config)",
     })
-    .option("subnet-file", { type: "string", default: "/run/flannel/subnet.env", describe: "Where subnet.env goes" })
+    .option("subnet-file", { type: "string", default: DEFAULT_SUBNET_FILE, describe: "Where subnet.env goes" })
     .option("log-level", {
       choices: LOG_LEVELS,
       default: "info" as LogLevel,

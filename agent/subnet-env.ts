@@ -7,8 +7,6 @@ import { dirname, join } from "node:path";
 
 import { canonicalSubnet, gatewayCidr } from "./datapath/addressing";
 
-export const DEFAULT_SUBNET_FILE = "/run/flannel/subnet.env";
-
 export interface SubnetEnv {
   /** FLANNEL_NETWORK: the cluster's IPv4 network. */
   readonly network?: string | undefined;

@@ -10,11 +10,6 @@ function parse(cidrOrAddress: string): Address4 | Address6 {
   return cidrOrAddress.includes(":") ? new Address6(cidrOrAddress) : new Address4(cidrOrAddress);
 }
 
-/** The family of a CIDR such as "10.244.1.0/24"; throws RangeError when it is not one. */
-export function cidrFamily(cidr: string): IpFamily {
-  return parseCidr(cidr).family;
-}
-
 /** "10.244.1.0/24" -> "10.244.1.0". */
 export function networkAddress(cidr: string): string {
   return parse(cidr).startAddress().correctForm();

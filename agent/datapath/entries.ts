@@ -103,8 +103,3 @@ export function plan(wanted: Entries, current: Entries): Plan {
 export function isEmptyPlan(p: Plan): boolean {
   return [p.add, p.remove].every((e) => e.neighbours.length + e.fdb.length + e.routes.length === 0);
 }
-
-/** Counts by kind, for logs and metrics. */
-export function countEntries(entries: Entries): { neighbours: number; fdb: number; routes: number } {
-  return { neighbours: entries.neighbours.length, fdb: entries.fdb.length, routes: entries.routes.length };
-}

@@ -179,11 +179,6 @@ export class Overlay {
     return this.families.map((f) => f.spec);
   }
 
-  /** Peers per family. */
-  get peerCounts(): Partial<Record<IpFamily, number>> {
-    return Object.fromEntries(this.families.map((f) => [f.family, f.peerCount]));
-  }
-
   /** Creates the devices; their MACs go into the lease's attributes. */
   ensureDevices(): void {
     for (const family of this.families) family.ensureDevice();
