@@ -3,8 +3,10 @@
 
 import { expect } from "chai";
 
+import { removeDatapath } from "../../../agent/cleanup";
 import { LeaseRevokedError } from "../../../agent/daemon";
 import { vtepMac } from "../../../agent/datapath/vxlan-device";
+import { openHandle } from "../../../native/netlink/handle";
 import { lease, networkConfig } from "../../helpers/agent-fixtures";
 import { Cluster, type ClusterNode, eventually } from "../../helpers/cluster";
 import {
@@ -376,5 +378,37 @@ describe("agent: its own lease", function () {
     const first = store.get(key)?.expiration?.getTime() ?? 0;
     expect(await eventually(() => (store.get(key)?.expiration?.getTime() ?? 0) > first, 5_000)).to.equal(true);
     expect(running.agent.metrics.leaseExpiration.value()).to.equal((store.get(key)?.expiration?.getTime() ?? 0) / 1000);
+  });
+});
+
+describe("agent: cleanup of the datapath", function () {
+  let cluster: Cluster;
+
+  afterEach(() => cluster.destroy());
+
+  it("removes the device and DirectRouting's routes, not this node's own subnet or other routes", async () => {
+    cluster = new Cluster();
+    const node = cluster.addNode();
+    const store = new MemoryLeaseStore();
+    store.put(peer(2));
+    const running = await startAgent(node, store, networkConfig({ backend: { directRouting: true } }));
+    const own = running.agent.currentLease?.subnet ?? "";
+    await running.stop();
+    node.addPod(own);
+    node.ns.ip("route", "add", "172.16.0.0/16", "via", "192.168.77.1");
+    expect(node.ns.ipJson<{ dst: string }[]>("-4", "route", "show").map((r) => r.dst)).to.include("10.244.2.0/24");
+    const handle = await openHandle(node.ns.path);
+    try {
+      removeDatapath(handle, { vni: 1, networks: ["10.244.0.0/16"], ownSubnets: [own] });
+    } finally {
+      handle.close();
+    }
+    expect(node.ns.ipJson<{ ifname: string }[]>("link", "show").map((l) => l.ifname)).to.not.include("flannel.1");
+    expect(node.ns.ipJson<{ dst: string }[]>("-4", "route", "show").map((r) => r.dst)).to.have.members([
+      "default",
+      "192.168.77.0/24",
+      "172.16.0.0/16",
+      own,
+    ]);
   });
 });
