@@ -135,10 +135,11 @@ export class Agent {
       mtu: Math.min(...overlay.devices.map((d) => d.mtu)),
       ipMasq: this.options.ipMasq,
     };
+    // The rules first: the flannel plugin starts pods as soon as subnet.env exists (as flanneld).
+    await this.services.ensureOverlayRules?.(env);
     writeSubnetEnv(this.options.subnetFile, env);
     this.subnetEnv = env;
     this.log.info("wrote the subnet file", { path: this.options.subnetFile, mtu: env.mtu });
-    await this.services.ensureOverlayRules?.(env);
     this.ready = true;
     this.metrics.ready.set({}, 1);
 
