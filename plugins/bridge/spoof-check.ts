@@ -48,26 +48,34 @@ export async function setupSpoofCheck(target: SpoofCheckTarget, hostVeth: string
 
 /** Removes the attachment's rule from PREROUTING and its two chains; nothing left is success. */
 export async function teardownSpoofCheck(target: SpoofCheckTarget): Promise<void> {
-  const listed = await nft(["-j", "-a", "list", "table", TABLE.family, TABLE.table]);
+  let listed: ProcessOutput;
+  try {
+    listed = await nft(["-j", "-a", "list", "table", TABLE.family, TABLE.table]);
+  } catch (error: unknown) {
+    // Without nft on the node, no rule was ever made.
+    if ((error as { code?: unknown }).code === "ENOENT") return;
+    throw error;
+  }
   if (listed.exitCode !== 0) {
     if (/No such file or directory/.test(listed.stderr)) return;
     throw failure("failed to teardown spoof-check", listed.stderr.trim());
   }
   const chain = ifaceChain(target);
   const chains = new Set([chain, `${chain}-mac`]);
-  const deletions: unknown[] = [];
+  const rules: unknown[] = [];
+  const chainsFound: unknown[] = [];
   for (const object of parseRuleset(listed.stdout)) {
     const rule = object["rule"];
     if (isRecord(rule) && rule["chain"] === BASE_CHAIN && rule["comment"] === comment(target)) {
-      deletions.push({ delete: { rule: { ...chainId(BASE_CHAIN), handle: rule["handle"] } } });
+      rules.push({ delete: { rule: { ...TABLE, chain: BASE_CHAIN, handle: rule["handle"] } } });
     }
-  }
-  for (const object of parseRuleset(listed.stdout)) {
     const found = object["chain"];
     if (isRecord(found) && typeof found["name"] === "string" && chains.has(found["name"])) {
-      deletions.push({ delete: { chain: chainId(found["name"]) } });
+      chainsFound.push({ delete: { chain: chainId(found["name"]) } });
     }
   }
+  // The jump into the attachment's chain goes first: a chain something jumps to cannot be deleted.
+  const deletions = [...rules, ...chainsFound];
   if (deletions.length === 0) return;
   const { exitCode, stderr } = await nft(["-j", "-f", "-"], JSON.stringify({ nftables: deletions }));
   if (exitCode !== 0) throw failure("failed to teardown spoof-check", stderr.trim());
