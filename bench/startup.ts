@@ -4,7 +4,7 @@
 // numbers: the machine is noisy, so compare medians from one run.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -51,6 +51,8 @@ function report(title: string, reference: Measurement, ours: Measurement): numbe
   return ratio;
 }
 
+// build/ holds only generated files; after a clean checkout or `make clean` it does not exist yet.
+mkdirSync(join(ROOT, "build"), { recursive: true });
 const work = mkdtempSync(join(ROOT, "build", "bench-"));
 const host = `tscni-bench-host-${process.pid}`;
 const pod = `tscni-bench-pod-${process.pid}`;

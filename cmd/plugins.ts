@@ -16,6 +16,11 @@ export const PLUGINS: ReadonlyMap<string, Plugin> = new Map(
       versions: SPEC_VERSIONS,
       load: async () => (await import("../plugins/loopback/plugin")).commands,
     },
+    {
+      name: "host-local",
+      versions: SPEC_VERSIONS,
+      load: async () => (await import("../ipam/host-local/plugin")).commands,
+    },
   ].map((plugin) => [plugin.name, plugin]),
 );
 

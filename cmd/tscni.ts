@@ -8,6 +8,9 @@ import { processIo } from "./process-io";
 
 setNativeLoader(async () => (await import("../native/embedded")).loadEmbeddedAddon(embeddedAddon));
 
+// Until main settles: if the event loop ever drained with main pending (a promise nothing will
+// resolve), exiting 0 after an error reply would tell the runtime the command succeeded.
+process.exitCode = 70;
 main({
   argv0: process.argv0,
   args: process.argv.slice(2),

@@ -19,6 +19,8 @@ export class CniArgs {
    */
   load<K extends string>(known: readonly K[]): Partial<Record<K, string>> {
     const pairs = this.pairs();
+    // Read first, as the reference parses it like any field: a bad value fails even without unknown keys.
+    const ignore = ignoreUnknown(pairs);
     const values: Partial<Record<K, string>> = {};
     const unknown: string[] = [];
     for (const [key, value] of pairs) {
@@ -26,7 +28,7 @@ export class CniArgs {
       if ((known as readonly string[]).includes(key)) values[key as K] = value;
       else unknown.push(`${key}=${value}`);
     }
-    if (unknown.length > 0 && !ignoreUnknown(pairs)) {
+    if (unknown.length > 0 && !ignore) {
       throw invalid(`unknown args ${JSON.stringify(unknown)}`);
     }
     return values;

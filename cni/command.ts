@@ -8,7 +8,7 @@ import { CniError, encodeErrorReply, ErrorCode, toCniError } from "./errors";
 import { Delegator, splitCniPath } from "./invoke";
 import { type Env, type Io, StdinTooLargeError } from "./io";
 import { JsonReader, JsonShapeError } from "./json";
-import { createLogSink, isLogLevel, type LogSink } from "./log";
+import { createLogSink, isLogLevel, type Logger, type LogSink } from "./log";
 import type { Attachment, DelNetns, NetConf, Plugin, PluginCommands, RequestBase } from "./plugin";
 import { decodeResult, encodeResult, ResultDecodeError, type Result } from "./result";
 import type { NetnsProbe, SkelOptions } from "./skel";
@@ -43,6 +43,7 @@ const MINIMUM_VERSION: Readonly<Record<Command, SpecVersion>> = {
 export async function runCommand(plugin: Plugin, io: Io, options: SkelOptions, command: string): Promise<number> {
   let replyVersion: string = CURRENT_VERSION;
   let sink: LogSink | undefined;
+  let logger: Logger | undefined;
   try {
     if (!isCommand(command)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`);
     requireEnv(io.env, command);
@@ -51,7 +52,7 @@ export async function runCommand(plugin: Plugin, io: Io, options: SkelOptions, c
     replyVersion = config.cniVersion;
     requireVersionFor(command, config.cniVersion);
     sink = openLog(io, config);
-    const logger = sink.logger.child({ plugin: plugin.name, command, containerId: io.env["CNI_CONTAINERID"] });
+    logger = sink.logger.child({ plugin: plugin.name, command, containerId: io.env["CNI_CONTAINERID"] });
     const cniPath = splitCniPath(io.env["CNI_PATH"]);
     const base: RequestBase = {
       config,
@@ -76,7 +77,7 @@ export async function runCommand(plugin: Plugin, io: Io, options: SkelOptions, c
     return 0;
   } catch (error: unknown) {
     const cniError = toCniError(error);
-    sink?.logger.debug("command failed", { code: cniError.code, error: cniError.message, details: cniError.details });
+    logger?.debug("command failed", { code: cniError.code, error: cniError.message, details: cniError.details });
     io.stdout(encodeErrorReply(cniError, replyVersion));
     return 1;
   } finally {
@@ -84,8 +85,9 @@ export async function runCommand(plugin: Plugin, io: Io, options: SkelOptions, c
   }
 }
 
+/** Own keys only: "constructor" or "toString" are no verbs, whatever Object.prototype holds. */
 function isCommand(value: string): value is Command {
-  return value in REQUIRED_ENV;
+  return Object.hasOwn(REQUIRED_ENV, value);
 }
 
 async function dispatch(

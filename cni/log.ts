@@ -80,25 +80,69 @@ export function createLogSink(options: LogOptions): LogSink {
 
 async function openBackend(options: LogOptions): Promise<Backend> {
   const [{ default: winston }, { Writable }] = await Promise.all([import("winston"), import("node:stream")]);
+  const opened = options.file !== undefined ? await openLogFile(options.file) : undefined;
+  const file = opened instanceof Error ? undefined : opened;
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done): void {
+      const line = String(chunk);
+      if (file === undefined || !file.write(line)) options.stderr(line.replace(/\n$/, ""));
+      done();
+    },
+  });
   const format = winston.format.combine(winston.format.timestamp(), winston.format.json());
-  const transport =
-    options.file !== undefined
-      ? new winston.transports.File({ filename: options.file, options: { flags: "a", mode: 0o600 } })
-      : new winston.transports.Stream({
-          stream: new Writable({
-            write(chunk: Buffer | string, _encoding, done): void {
-              options.stderr(String(chunk).replace(/\n$/, ""));
-              done();
-            },
-          }),
-        });
-  const logger = winston.createLogger({ level: options.level, format, transports: [transport] });
+  const logger = winston.createLogger({
+    level: options.level,
+    format,
+    transports: [new winston.transports.Stream({ stream })],
+  });
+  if (opened instanceof Error) {
+    logger.error("cannot open the log file; logging to stderr", { logFile: options.file, error: opened.message });
+  }
   return {
     write: (record) => logger.log(record.level, record.message, record.meta),
     close: () =>
       new Promise<void>((resolve) => {
-        logger.on("finish", () => resolve());
+        logger.on("finish", () => {
+          file?.close();
+          resolve();
+        });
         logger.end();
       }),
+  };
+}
+
+interface LogFile {
+  /** Appends `text`; false if it could not be written. */
+  write(text: string): boolean;
+  close(): void;
+}
+
+/**
+ * The log file, opened and written here rather than by winston's File transport: that transport
+ * swallows an open error (a directory, a read-only file system) and then never finishes, which
+ * would hang the plugin. A file that cannot be opened or written sends the records to stderr.
+ */
+async function openLogFile(path: string): Promise<LogFile | Error> {
+  const [{ closeSync, mkdirSync, openSync, writeSync }, { dirname }] = await Promise.all([
+    import("node:fs"),
+    import("node:path"),
+  ]);
+  let fd: number;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(path, "a", 0o600);
+  } catch (error: unknown) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+  return {
+    write(text: string): boolean {
+      try {
+        writeSync(fd, text);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => closeSync(fd),
   };
 }

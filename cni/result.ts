@@ -220,7 +220,7 @@ function decodeIpConfig(value: unknown, path: string): IpConfig {
   return stripUndefined({ address, gateway: optionalIp(r, "gateway"), interface: r.integer("interface") });
 }
 
-function decodeRoute(value: unknown, path: string): Route {
+export function decodeRoute(value: unknown, path: string): Route {
   const r = new JsonReader(value, path);
   const dst = r.requireString("dst");
   parseCidr(dst);

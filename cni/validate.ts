@@ -33,5 +33,6 @@ export function validateInterfaceName(ifName: string): void {
     );
   }
   if (ifName === "." || ifName === "..") throw invalid("interface name is . or ..");
-  if (/[/:\s]/u.test(ifName)) throw invalid("interface name contains / or : or whitespace characters");
+  // Whitespace as Go's unicode.IsSpace sees it: JavaScript's \s lacks U+0085 (NEXT LINE).
+  if (/[/:\s\u0085]/u.test(ifName)) throw invalid("interface name contains / or : or whitespace characters");
 }

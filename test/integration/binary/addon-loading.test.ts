@@ -29,6 +29,11 @@ describe("loading the embedded native addon", function () {
   let pod: TestNetns;
 
   before(() => {
+    // The private tmpfs mounts would hide a repository (and the binaries under test) living there.
+    const hidden = ["/tmp/", "/var/tmp/", "/dev/shm/"].find((dir) => `${REPO_ROOT}/`.startsWith(dir));
+    expect(hidden, `clone the repository outside ${hidden ?? ""}: these tests mount a fresh tmpfs over it`).to.equal(
+      undefined,
+    );
     work = scratchDir("addon-loading");
     marker = join(work, "planted-library-was-loaded");
     planted = join(work, "planted.so");
