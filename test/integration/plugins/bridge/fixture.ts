@@ -132,6 +132,8 @@ export interface IpLink {
   readonly mtu: number;
   readonly address?: string;
   readonly master?: string;
+  /** The peer of a veth in the same namespace. */
+  readonly link?: string;
   readonly operstate?: string;
   readonly promiscuity?: number;
   readonly linkinfo?: {
