@@ -226,7 +226,7 @@ export class Handle {
     this.changeBridgeVlans(`bridgeVlanAdd #${index}`, RTM_SETLINK, index, vlans);
   }
 
-  /** `bridge vlan del`: removes VLANs from a bridge port; ENOENT when the port lacks one. */
+  /** `bridge vlan del`: removes VLANs from a bridge port (the kernel ignores VLANs the port lacks). */
   bridgeVlanDel(index: number, vlans: readonly BridgeVlan[]): void {
     this.changeBridgeVlans(`bridgeVlanDel #${index}`, RTM_DELLINK, index, vlans);
   }

@@ -44,14 +44,7 @@ function setPortVlans(
   if (vlan === 0 && trunk.length === 0) return;
   // A new port holds exactly the bridge's default PVID, so that is the only VLAN to remove.
   const defaultPvid = bridge.vlanDefaultPvid ?? 0;
-  if (!preserveDefaultVlan && defaultPvid !== 0) {
-    try {
-      host.bridgeVlanDel(portIndex, [{ vid: defaultPvid }]);
-    } catch (error: unknown) {
-      // Already gone: a concurrent ADD configured the shared gateway port first.
-      if (!isNetlinkError(error, "ENOENT")) throw error;
-    }
-  }
+  if (!preserveDefaultVlan && defaultPvid !== 0) host.bridgeVlanDel(portIndex, [{ vid: defaultPvid }]);
   // The access VLAN comes last so that it keeps PVID and untagged if the trunk lists it too.
   const native = vlan !== 0 ? vlan : NATIVE_TRUNK_VLAN;
   host.bridgeVlanAdd(portIndex, [...trunkRanges(trunk), { vid: native, pvid: true, untagged: true }]);

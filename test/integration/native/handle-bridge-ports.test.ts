@@ -106,7 +106,6 @@ describe("Handle: bridge ports", () => {
       [202, []],
       [203, []],
     ]);
-    const missing = thrown(() => host.handle.bridgeVlanDel(port, [{ vid: 1 }]));
-    expect(missing).to.satisfy((e: unknown) => isNetlinkError(e));
+    host.handle.bridgeVlanDel(port, [{ vid: 1 }]); // already gone: not an error
   });
 });

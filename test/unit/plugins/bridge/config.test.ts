@@ -1,6 +1,8 @@
 // The bridge plugin's configuration: the reference's keys and defaults, and errors that name the key.
 
 import { expect } from "chai";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 import { CniError } from "../../../../cni/errors";
 import type { NetConf } from "../../../../cni/plugin";
@@ -28,6 +30,17 @@ function rejection(raw: Record<string, unknown>): CniError {
 }
 
 describe("bridge config", () => {
+  const confDir = resolve(import.meta.dirname, "../../../../conf");
+  for (const file of readdirSync(confDir).filter((f) => f.endsWith(".conflist"))) {
+    const list = JSON.parse(readFileSync(join(confDir, file), "utf8")) as { name: string; plugins: { type: string }[] };
+    for (const plugin of list.plugins.filter((p) => p.type === "bridge")) {
+      it(`reads the bridge of conf/${file}`, () => {
+        const config = parse({ ...plugin, name: list.name });
+        expect(config.bridge).to.be.a("string");
+      });
+    }
+  }
+
   it("applies the reference's defaults", () => {
     expect(parse({})).to.deep.equal({
       network: "net",
