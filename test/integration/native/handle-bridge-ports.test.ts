@@ -6,28 +6,23 @@ import { expect } from "chai";
 import { isNetlinkError } from "../../../native/netlink/errors";
 import { portVlans, vlanFilteringSupported } from "../../helpers/bridge-vlans";
 import { TestNetns } from "../../helpers/netns";
-import { type IpLink, thrown, useNetns } from "./fixture";
+import { type IpLink, ipLink, thrown, useNetns } from "./fixture";
 
 describe("Handle: bridge ports", () => {
   const host = useNetns("brports");
-  const ipLink = (name: string, ns = host.ns): IpLink => {
-    const [link] = ns.ipJson<IpLink[]>("-d", "link", "show", "dev", name);
-    if (link === undefined) throw new Error(`ip shows no link ${name}`);
-    return link;
-  };
 
   it("linkSet brings a bridge up, promiscuous, with a pinned MAC, in one request", () => {
     host.ns.ip("link", "add", "br0", "type", "bridge");
     const index = host.handle.linkByName("br0").index;
     host.handle.linkSet(index, { up: true, promisc: true, mac: "0a:58:0a:f4:00:01", mtu: 1400 });
-    const oracle = ipLink("br0");
+    const oracle = ipLink(host.ns, "br0");
     expect(oracle.flags).to.include.members(["UP", "PROMISC"]);
     expect(oracle.address).to.equal("0a:58:0a:f4:00:01");
     expect(oracle.mtu).to.equal(1400);
     expect(host.ns.exec("cat", ["/sys/class/net/br0/addr_assign_type"]).stdout.trim()).to.equal("3"); // NET_ADDR_SET
 
     host.handle.linkSet(index, { promisc: false });
-    expect(ipLink("br0").flags).to.include("UP").and.not.include("PROMISC");
+    expect(ipLink(host.ns, "br0").flags).to.include("UP").and.not.include("PROMISC");
   });
 
   it("linkSet turns VLAN filtering on for an existing bridge (or fails as ip does without kernel support)", () => {
@@ -39,7 +34,7 @@ describe("Handle: bridge ports", () => {
       return;
     }
     host.handle.linkSet(index, { bridge: { vlanFiltering: true } });
-    expect(ipLink("br0").linkinfo?.info_data?.["vlan_filtering"]).to.equal(1);
+    expect(ipLink(host.ns, "br0").linkinfo?.info_data?.["vlan_filtering"]).to.equal(1);
     const bridge = host.handle.linkByName("br0");
     expect(bridge).to.include({ kind: "bridge", vlanFiltering: true, vlanDefaultPvid: 1 });
   });
@@ -57,12 +52,12 @@ describe("Handle: bridge ports", () => {
         up: true,
         peer: { name: "eth0", mac: "0a:00:00:00:00:02", netnsPath: pod.path },
       });
-      const port = ipLink("veth0a1b2c3d");
+      const port = ipLink(host.ns, "veth0a1b2c3d");
       expect(port.master).to.equal("br0");
       expect(port.flags).to.include("UP");
       expect(port.address).to.equal("0a:00:00:00:00:01");
-      expect(ipLink("eth0", pod).address).to.equal("0a:00:00:00:00:02");
-      expect(host.handle.linkByName("veth0a1b2c3d").parentIndex).to.equal(ipLink("eth0", pod).ifindex);
+      expect(ipLink(pod, "eth0").address).to.equal("0a:00:00:00:00:02");
+      expect(host.handle.linkByName("veth0a1b2c3d").parentIndex).to.equal(ipLink(pod, "eth0").ifindex);
 
       // A master that does not exist undoes the whole creation: no half-made pair is left behind.
       const error = thrown(() =>

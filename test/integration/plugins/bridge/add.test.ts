@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { PLUGINS } from "../../../../cmd/plugins";
 import { SPEC_VERSIONS, versionAtLeast } from "../../../../cni/version";
 import { ping } from "../../../helpers/ping";
-import { type IpRoute, NETWORK, useBridgeNode } from "./fixture";
+import { type BridgeResult, type IpRoute, NETWORK, useBridgeNode } from "./fixture";
 
 describe("bridge ADD (compiled binary)", () => {
   const fixture = useBridgeNode();
@@ -157,26 +157,20 @@ describe("bridge ADD (compiled binary)", () => {
 
   it("hairpinMode and portIsolation set the port's flags; promiscMode the bridge's", () => {
     const { node } = fixture;
-    const result = node.addOk(node.pod(), node.config({ hairpinMode: true, portIsolation: true }));
-    const [port] = node.host.bridgeJson<{ hairpin: boolean; isolated: boolean }[]>(
-      "-d",
-      "link",
-      "show",
-      "dev",
-      result.interfaces[1]?.name ?? "",
-    );
-    expect(port).to.include({ hairpin: true, isolated: true });
+    const portFlags = (result: BridgeResult) =>
+      node.host.bridgeJson<{ hairpin: boolean; isolated: boolean }[]>(
+        "-d",
+        "link",
+        "show",
+        "dev",
+        result.interfaces[1]?.name ?? "",
+      )[0];
+    const flagged = node.addOk(node.pod(), node.config({ hairpinMode: true, portIsolation: true }));
+    expect(portFlags(flagged)).to.include({ hairpin: true, isolated: true });
     expect(node.link("cni0").flags).to.not.include("PROMISC");
 
     const plain = node.addOk(node.pod(), node.config({ promiscMode: true }));
-    const [plainPort] = node.host.bridgeJson<{ hairpin: boolean; isolated: boolean }[]>(
-      "-d",
-      "link",
-      "show",
-      "dev",
-      plain.interfaces[1]?.name ?? "",
-    );
-    expect(plainPort).to.include({ hairpin: false, isolated: false });
+    expect(portFlags(plain)).to.include({ hairpin: false, isolated: false });
     expect(node.link("cni0").flags).to.include("PROMISC");
   });
 

@@ -9,6 +9,9 @@ import { join } from "node:path";
 import { attachmentEnv, callPlugin, type PluginReply } from "../../../helpers/cni-exec";
 import { TestNetns } from "../../../helpers/netns";
 import { pluginPath, REFERENCE_PLUGINS, scratchDir, suiteDir } from "../../../helpers/suite";
+import { type IpAddress, type IpLink, ipLink } from "../../native/fixture";
+
+export type { IpLink, IpRoute } from "../../native/fixture";
 
 export const NETWORK = "bridgenet";
 
@@ -100,9 +103,7 @@ export class BridgeNode {
   }
 
   link(name: string, ns: TestNetns = this.host): IpLink {
-    const [link] = ns.ipJson<IpLink[]>("-d", "link", "show", "dev", name);
-    if (link === undefined) throw new Error(`no link ${name} in ${ns.name}`);
-    return link;
+    return ipLink(ns, name);
   }
 
   addresses(name: string, ns: TestNetns = this.host): string[] {
@@ -123,35 +124,6 @@ export interface BridgeResult {
   readonly ips?: readonly { address: string; gateway?: string; interface?: number }[];
   readonly routes?: readonly { dst: string; gw?: string }[];
   readonly dns?: Record<string, unknown>;
-}
-
-export interface IpLink {
-  readonly ifindex: number;
-  readonly ifname: string;
-  readonly flags: readonly string[];
-  readonly mtu: number;
-  readonly address?: string;
-  readonly master?: string;
-  /** The peer of a veth in the same namespace. */
-  readonly link?: string;
-  readonly operstate?: string;
-  readonly promiscuity?: number;
-  readonly linkinfo?: {
-    readonly info_kind?: string;
-    readonly info_data?: Readonly<Record<string, unknown>>;
-    readonly info_slave_data?: Readonly<Record<string, unknown>>;
-  };
-}
-
-export interface IpAddress {
-  readonly ifname: string;
-  readonly addr_info: readonly { local: string; prefixlen: number; scope: string; family: string }[];
-}
-
-export interface IpRoute {
-  readonly dst: string;
-  readonly gateway?: string;
-  readonly dev?: string;
 }
 
 /** A fresh node for every test of the enclosing describe, removed afterwards whatever happened. */
