@@ -1,7 +1,7 @@
 // ADD: the bridge, the veth pair, the port, IPAM, the pod's addressing, the gateway and masquerade,
 // each resource paired with its undo as soon as it exists, so that a failure anywhere leaves nothing.
 
-import type { AddRequest } from "../../cni/plugin";
+import type { AddRequest, Attachment } from "../../cni/plugin";
 import type { Interface, Result } from "../../cni/result";
 import type { Rollback } from "../../cni/rollback";
 import { type Handle, openHandle } from "../../native/netlink/handle";
@@ -138,10 +138,7 @@ function gatewayInterface(host: Handle, bridge: BridgeLink, config: BridgeConfig
   return link;
 }
 
-function attachmentOf(request: { containerId: string; ifName: string }): {
-  containerId: string;
-  ifName: string;
-} {
+function attachmentOf(request: Attachment): Attachment {
   return { containerId: request.containerId, ifName: request.ifName };
 }
 

@@ -37,7 +37,7 @@ async function cmdStatus(request: StatusRequest): Promise<void> {
   if (config.ipamType !== undefined) await request.invoke.status(config.ipamType);
 }
 
-/** IPAM's GC, then the masquerade rules of attachments that are no longer valid; both always run. */
+/** IPAM's GC and the removal of masquerade rules of attachments no longer valid, each whatever the other does. */
 async function cmdGc(request: GcRequest): Promise<void> {
   const config = parseBridgeConfig(request.config);
   if (config.ipamType === undefined) return;
