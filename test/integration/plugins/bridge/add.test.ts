@@ -120,6 +120,20 @@ describe("bridge ADD (compiled binary)", () => {
     ]);
   });
 
+  it("isDefaultGateway next to an IPAM default route without gw installs that route once (the reference fails)", () => {
+    const { node } = fixture;
+    const pod = node.pod();
+    const config = node.config({
+      isDefaultGateway: true,
+      ipam: { type: "host-local", subnet: "10.22.0.0/24", dataDir: node.dataDir, routes: [{ dst: "0.0.0.0/0" }] },
+    });
+    const result = node.addOk(pod, config);
+    expect(result.routes).to.deep.equal([{ dst: "0.0.0.0/0" }, { dst: "0.0.0.0/0", gw: "10.22.0.1" }]);
+    const defaults = pod.ns.ipJson<IpRoute[]>("-4", "route", "show", "default");
+    expect(defaults.map((r) => r.gateway)).to.deep.equal(["10.22.0.1"]);
+    expect(node.check(pod, config, result).status).to.equal(0);
+  });
+
   it("without isGateway the bridge gets no address (the IPs keep the gateway IPAM gave)", () => {
     const { node } = fixture;
     const result = node.addOk(node.pod(), node.config({ isGateway: false }));
