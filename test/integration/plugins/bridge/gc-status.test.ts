@@ -73,6 +73,36 @@ describe("bridge GC and STATUS (compiled binary)", () => {
     expect(reply.json?.["msg"]).to.equal("disk on fire");
   });
 
+  it("through our host-local: STATUS is ready, then code 50 once the range is exhausted; GC releases stale reservations", () => {
+    const { node } = fixture;
+    const config = node.config({
+      cniVersion: "1.1.0",
+      ipam: {
+        type: "host-local",
+        subnet: "10.22.0.0/24",
+        rangeStart: "10.22.0.2",
+        rangeEnd: "10.22.0.3",
+        dataDir: node.dataDir,
+      },
+    });
+    const status = () => node.call("STATUS", undefined, config);
+    expect(status().status).to.equal(0);
+    const [kept, stale] = [node.pod(), node.pod()];
+    node.addOk(kept, config);
+    node.addOk(stale, config);
+    const exhausted = status();
+    expect(exhausted.status).to.equal(1);
+    expect(exhausted.json?.["code"]).to.equal(50);
+
+    const gc = node.call("GC", undefined, {
+      ...config,
+      "cni.dev/valid-attachments": [{ containerID: kept.containerId, ifname: "eth0" }],
+    });
+    expect(gc.status, gc.stdout).to.equal(0);
+    expect(node.reservations()).to.deep.equal(["10.22.0.2"]);
+    expect(status().status).to.equal(0);
+  });
+
   it("an L2 network (ipam {}) answers both without any IPAM", () => {
     for (const command of ["STATUS", "GC"]) {
       const reply = invoke(command, config({ ipam: {}, "cni.dev/valid-attachments": [] }));
