@@ -5,13 +5,14 @@ import { CniError, ErrorCode } from "../../cni/errors";
 import { JsonReader, JsonShapeError } from "../../cni/json";
 import type { NetConf } from "../../cni/plugin";
 import type { Dns } from "../../cni/result";
+import type { MasqueradeBackendName } from "../../firewall/masquerade";
 import { MAX_VLAN_ID, MIN_VLAN_ID } from "../../native/netlink/bridge-vlan";
 
 export const DEFAULT_BRIDGE = "cni0";
 /** IFNAMSIZ - 1: the kernel counts bytes. */
 const MAX_LINK_NAME_BYTES = 15;
-const IP_MASQ_BACKENDS = ["iptables", "nftables"] as const;
-export type IpMasqBackend = (typeof IP_MASQ_BACKENDS)[number];
+/** Those of firewall/masquerade.ts, listed here so that parsing a config does not load the module. */
+const IP_MASQ_BACKENDS: readonly MasqueradeBackendName[] = ["iptables", "nftables"];
 
 export interface BridgeConfig {
   /** The network's name (the config's `name`). */
@@ -23,7 +24,7 @@ export interface BridgeConfig {
   readonly forceAddress: boolean;
   readonly ipMasq: boolean;
   /** Undefined: the masquerade module picks (iptables unless only nftables works). */
-  readonly ipMasqBackend: IpMasqBackend | undefined;
+  readonly ipMasqBackend: MasqueradeBackendName | undefined;
   /** Undefined: the kernel's default (the key's 0). */
   readonly mtu: number | undefined;
   readonly hairpinMode: boolean;
@@ -146,13 +147,14 @@ function readVlanTrunk(reader: JsonReader): number[] {
   return [...vids].sort((a, b) => a - b);
 }
 
-function readIpMasqBackend(reader: JsonReader): IpMasqBackend | undefined {
+function readIpMasqBackend(reader: JsonReader): MasqueradeBackendName | undefined {
   const backend = reader.string("ipMasqBackend");
   if (backend === undefined) return undefined;
-  if (!(IP_MASQ_BACKENDS as readonly string[]).includes(backend)) {
+  const known = IP_MASQ_BACKENDS.find((name) => name === backend);
+  if (known === undefined) {
     invalid(`unknown ipMasqBackend ${JSON.stringify(backend)}`, `supported backends: ${IP_MASQ_BACKENDS.join(", ")}`);
   }
-  return backend as IpMasqBackend;
+  return known;
 }
 
 /** Like the reference's dnsConfSet: a field that is present counts, even an empty list. */

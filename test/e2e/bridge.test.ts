@@ -9,6 +9,7 @@ import { join } from "node:path";
 
 import { DriverWorkspace } from "../helpers/driver";
 import { TestNetns } from "../helpers/netns";
+import { createOutside, NODE_UPLINK_ADDRESS, sourceSeenOutside } from "../helpers/outside";
 import { ping } from "../helpers/ping";
 import { DRIVER, REFERENCE_PLUGINS, scratchDir, suiteDir } from "../helpers/suite";
 
@@ -186,12 +187,27 @@ describe("bridge through libcni", () => {
     expect(hostVeths()).to.deep.equal([]);
   });
 
-  it("50 ADDs at once on a node without a bridge: 50 distinct addresses; 50 DELs at once leave nothing", async function () {
+  it("with ipMasq, a pod reaches an outside address and is seen there with the node's address", async () => {
+    const outside = createOutside(node);
+    try {
+      workspace.writeConfig(
+        "10-bridge.conflist",
+        conflist("1.0.0", [bridgeConf({ isDefaultGateway: true, ipMasq: true })]),
+      );
+      const pod = newPod();
+      expect(driver("add", pod).status).to.equal(0);
+      expect(await sourceSeenOutside(pod, outside)).to.equal(NODE_UPLINK_ADDRESS);
+      expect(driver("del", pod).status).to.equal(0);
+    } finally {
+      outside.delete();
+    }
+  });
+
+  it("50 ADDs at once on a node without a bridge (with ipMasq): 50 distinct addresses; 50 DELs at once leave nothing", async function () {
     this.timeout(180_000);
-    workspace.writeConfig(
-      "10-bridge.conflist",
-      conflist("1.0.0", [bridgeConf({ ipam: { type: "host-local", subnet: "10.22.0.0/16", dataDir } })]),
-    );
+    const ipam = { type: "host-local", subnet: "10.22.0.0/16", dataDir };
+    workspace.writeConfig("10-bridge.conflist", conflist("1.0.0", [bridgeConf({ ipMasq: true, ipam })]));
+    const masqueradeChains = () => node.exec("iptables-save", ["-t", "nat"]).stdout.match(/^:CNI-[0-9a-f]{24}/gm) ?? [];
     const many = Array.from({ length: 50 }, () => newPod());
     const adds = await Promise.all(many.map((pod) => driverAsync("add", pod)));
     for (const add of adds) expect(add.status, add.stderr).to.equal(0);
@@ -200,12 +216,14 @@ describe("bridge through libcni", () => {
     expect(reservations()).to.have.length(50);
     expect(hostVeths()).to.have.length(50);
     expect(cacheEntries()).to.have.length(50);
+    expect(masqueradeChains()).to.have.length(50);
 
     const dels = await Promise.all(many.map((pod) => driverAsync("del", pod)));
     for (const del of dels) expect(del.status, del.stderr).to.equal(0);
     expect(reservations()).to.deep.equal([]);
     expect(hostVeths()).to.deep.equal([]);
     expect(cacheEntries()).to.deep.equal([]);
+    expect(masqueradeChains()).to.deep.equal([]);
   });
 
   /** The driver as a child process, so that many run at once. */

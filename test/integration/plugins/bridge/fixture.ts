@@ -97,9 +97,11 @@ export class BridgeNode {
     return readdirSync(dir).filter((file) => file !== "lock" && !file.startsWith("last_reserved_ip"));
   }
 
-  /** The veth host ends in the node's namespace. */
+  /** The veth host ends the plugin made (`veth<8 hex>`) in the node's namespace. */
   hostVeths(): IpLink[] {
-    return this.host.ipJson<IpLink[]>("-d", "link", "show", "type", "veth");
+    return this.host
+      .ipJson<IpLink[]>("-d", "link", "show", "type", "veth")
+      .filter((l) => /^veth[0-9a-f]{8}$/.test(l.ifname));
   }
 
   link(name: string, ns: TestNetns = this.host): IpLink {
