@@ -69,6 +69,8 @@ describe("bridge through libcni", () => {
     const dir = join(dataDir, "podnet");
     return existsSync(dir) ? readdirSync(dir).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip")) : [];
   };
+  const masqueradeChains = (): string[] =>
+    node.exec("iptables-save", ["-t", "nat"]).stdout.match(/^:CNI-[0-9a-f]{24}/gm) ?? [];
   const hostVeths = (): string[] =>
     node.ipJson<{ ifname: string }[]>("link", "show", "type", "veth").map((l) => l.ifname);
   const podAddress = (pod: TestNetns): string | undefined =>
@@ -138,22 +140,24 @@ describe("bridge through libcni", () => {
     expect(reservations()).to.deep.equal([]);
   });
 
-  it("the reference bridge and ours take turns on one node: each one's DEL cleans up the other's pod", () => {
+  it("the reference bridge and ours take turns on one node: each one's DEL cleans up the other's pod, masquerade included", () => {
     const ours = pluginPath({ bridge: join(suiteDir(), "bridge"), "host-local": join(suiteDir(), "host-local") });
     const theirs = join(pluginDir, "reference");
     mkdirSync(theirs);
     symlinkSync(join(REFERENCE_PLUGINS, "bridge"), join(theirs, "bridge"));
     symlinkSync(join(REFERENCE_PLUGINS, "host-local"), join(theirs, "host-local"));
-    workspace.writeConfig("10-bridge.conflist", conflist("1.0.0", [bridgeConf()]));
+    workspace.writeConfig("10-bridge.conflist", conflist("1.0.0", [bridgeConf({ ipMasq: true })]));
     const [a, b] = [newPod(), newPod()];
     expect(driver("add", a, theirs).status).to.equal(0);
     expect(driver("add", b, ours).status).to.equal(0);
+    expect(masqueradeChains()).to.have.length(2);
     expect(ping(b, "10.22.0.2"), "our pod -> their pod").to.equal(true);
     expect(driver("check", a, ours).status, "ours checks theirs").to.equal(0);
     expect(driver("del", a, ours).status).to.equal(0);
     expect(driver("del", b, theirs).status).to.equal(0);
     expect(reservations()).to.deep.equal([]);
     expect(hostVeths()).to.deep.equal([]);
+    expect(masqueradeChains(), "each one's DEL removed the other's masquerade chain").to.deep.equal([]);
   });
 
   it("chained before the reference portmap and tuning, in one conflist", () => {
@@ -207,7 +211,6 @@ describe("bridge through libcni", () => {
     this.timeout(180_000);
     const ipam = { type: "host-local", subnet: "10.22.0.0/16", dataDir };
     workspace.writeConfig("10-bridge.conflist", conflist("1.0.0", [bridgeConf({ ipMasq: true, ipam })]));
-    const masqueradeChains = () => node.exec("iptables-save", ["-t", "nat"]).stdout.match(/^:CNI-[0-9a-f]{24}/gm) ?? [];
     const many = Array.from({ length: 50 }, () => newPod());
     const adds = await Promise.all(many.map((pod) => driverAsync("add", pod)));
     for (const add of adds) expect(add.status, add.stderr).to.equal(0);
