@@ -76,11 +76,9 @@ function startIpam(request: AddRequest, ipamType: string, rollback: Rollback): (
 /** What IPAM (or nothing, in L2 mode) adds to the result. */
 type Addressing = Pick<Result, "ips" | "routes" | "dns">;
 
+/** L2 only: the link comes up (unless disabled), its sysctls untouched, as the reference leaves them. */
 async function addLayer2(request: AddRequest, config: BridgeConfig, veth: VethPair): Promise<Addressing> {
-  await inPod(request.netns, (pod) => {
-    prepareContainerInterface(pod, request.ifName, config.enableDad);
-    if (!config.disableContainerInterface) pod.linkSetUp(veth.container.index);
-  });
+  if (!config.disableContainerInterface) await inPod(request.netns, (pod) => pod.linkSetUp(veth.container.index));
   return { ips: [], routes: [], dns: {} };
 }
 

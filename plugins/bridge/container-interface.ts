@@ -22,7 +22,7 @@ export interface ContainerAddressing {
   readonly enableDad: boolean;
 }
 
-/** Sysctls every container interface gets, L2 or L3, before it comes up. */
+/** Sysctls of an addressed container interface, set before it comes up (as the reference's ADD). */
 export function prepareContainerInterface(pod: Handle, ifName: string, enableDad: boolean): void {
   if (enableDad) {
     optionalSysctl(pod, `net/ipv6/conf/${ifName}/enhanced_dad`, "1");

@@ -51,8 +51,9 @@ export function createVeth(host: Handle, rollback: Rollback, options: VethOption
     } catch (error: unknown) {
       if (isNetlinkError(error, "EEXIST")) {
         // Either end's name may be taken: retry only when it is ours that collided.
-        if (host.findLink(name) !== undefined && attempt < NAME_ATTEMPTS) continue;
-        if (host.findLink(name) === undefined) {
+        const hostNameTaken = host.findLink(name) !== undefined;
+        if (hostNameTaken && attempt < NAME_ATTEMPTS) continue;
+        if (!hostNameTaken) {
           throw new CniError(
             ErrorCode.Internal,
             `container veth name provided (${options.ifName}) already exists`,
