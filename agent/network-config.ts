@@ -22,7 +22,10 @@ export interface VxlanBackendConfig {
   readonly vni: number;
   /** UDP port (default 8472, flannel's, not IANA's 4789). */
   readonly port: number;
-  /** Device MTU; undefined: the underlay MTU minus the encapsulation overhead. */
+  /**
+   * The MTU to assume for the underlay instead of its interface's (flannel's Backend.MTU): the
+   * device gets it minus the encapsulation overhead. Undefined: the underlay interface's MTU.
+   */
   readonly mtu: number | undefined;
   readonly gbp: boolean;
   readonly learning: boolean;

@@ -72,7 +72,9 @@ export function vtepMac(family: IpFamily, vni: number, publicIp: string): string
 
 export function vxlanDeviceSpec(config: NetworkConfig, family: IpFamily, underlay: UnderlayEndpoint): VxlanDeviceSpec {
   const { backend } = config;
-  const mtu = backend.mtu ?? underlay.mtu - ENCAPSULATION_OVERHEAD[family];
+  // As flannel, Backend.MTU stands for the underlay's MTU; unlike flannel (#1781), IPv6 subtracts
+  // its own larger overhead.
+  const mtu = (backend.mtu ?? underlay.mtu) - ENCAPSULATION_OVERHEAD[family];
   if (mtu < (family === 4 ? 68 : 1280)) {
     throw new RangeError(
       `the VXLAN device MTU would be ${mtu}, below the IPv${family} minimum: check the underlay MTU`,

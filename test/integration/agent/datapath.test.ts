@@ -76,10 +76,10 @@ describe("agent datapath (one node, peers from the store)", function () {
     expect(agent.currentLease?.attrs.backendData).to.deep.equal({ vni: 1, vtepMac: link?.address });
   });
 
-  it("takes VNI, port, GBP, learning and MTU from the backend config", async () => {
+  it("takes VNI, port, GBP and learning from the backend config, and Backend.MTU as the underlay's", async () => {
     await start(networkConfig({ backend: { vni: 7, port: 4789, gbp: true, learning: true, mtu: 1400 } }));
     const [link] = node.ns.ipJson<IpLinkDetails[]>("-d", "link", "show", "flannel.7");
-    expect(link?.mtu).to.equal(1400);
+    expect(link?.mtu).to.equal(1350);
     expect(link?.linkinfo.info_data).to.include({ id: 7, port: 4789, learning: true, gbp: true });
   });
 

@@ -24,13 +24,19 @@ describe("agent datapath: VXLAN device spec", () => {
     });
   });
 
-  it("takes the backend's VNI, port, GBP, learning and MTU", () => {
+  it("takes the backend's VNI, port, GBP and learning, and Backend.MTU as the underlay's MTU (flannel)", () => {
     const spec = vxlanDeviceSpec(
       networkConfig({ backend: { vni: 42, port: 4789, gbp: true, learning: true, mtu: 1380 } }),
       4,
       underlay,
     );
-    expect(spec).to.include({ name: "flannel.42", vni: 42, port: 4789, gbp: true, learning: true, mtu: 1380 });
+    expect(spec).to.include({ name: "flannel.42", vni: 42, port: 4789, gbp: true, learning: true, mtu: 1330 });
+    const spec6 = vxlanDeviceSpec(
+      networkConfig({ enableIPv6: true, ipv6Network: "fd00:10:244::/56", backend: { mtu: 1380 } }),
+      6,
+      underlay6,
+    );
+    expect(spec6.mtu).to.equal(1310);
   });
 
   it("leaves 70 bytes for IPv6 encapsulation on flannel-v6.<VNI>", () => {
