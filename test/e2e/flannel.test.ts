@@ -78,11 +78,12 @@ describe("flannel through libcni (kube-flannel's conflist)", () => {
     });
 
   const PORT_MAPPINGS = JSON.stringify({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }] });
-  const driver = (verb: "add" | "check" | "del") =>
+  const driverWith = (verb: "add" | "check" | "del", capabilityArgs: string) =>
     workspace.run(host, verb, "cbr0", pod.path, {
       CNI_PATH: `${suiteDir()}:${REFERENCE_PLUGINS}`,
-      CAP_ARGS: PORT_MAPPINGS,
+      CAP_ARGS: capabilityArgs,
     });
+  const driver = (verb: "add" | "check" | "del") => driverWith(verb, PORT_MAPPINGS);
 
   const savedConfigs = () => (existsSync(dataDir) ? readdirSync(dataDir) : []);
   const reservations = () =>
@@ -146,6 +147,9 @@ describe("flannel through libcni (kube-flannel's conflist)", () => {
 
   it("ADD, CHECK and DEL with a 1.0.0 conflist: CHECK replays the saved config with the cached result", () => {
     writeConflist("1.0.0");
+    // No hostPort here: the reference portmap (1.1.1) fails CHECK on any dual-stack pod with a port
+    // mapping (it looks for the IPv4 DNAT rule in the IPv6 table). The hostPort is covered above.
+    const driver = (verb: "add" | "check" | "del") => driverWith(verb, "{}");
     expect(driver("add").status).to.equal(0);
     const checked = driver("check");
     expect(checked.status, checked.stderr).to.equal(0);

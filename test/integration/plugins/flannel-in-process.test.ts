@@ -5,7 +5,7 @@
 // an exec.
 
 import { expect } from "chai";
-import { copyFileSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { TestNetns } from "../../helpers/netns";
@@ -40,8 +40,8 @@ describe("flannel plugin: delegates run in-process", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** flannel ADD, exec'd from the installed suite, with only the noexec directory in CNI_PATH. */
-  function addConfined(delegate: Record<string, unknown>) {
+  /** A flannel verb, exec'd from the installed suite, with only the noexec directory in CNI_PATH. */
+  function callConfined(command: "ADD" | "DEL", delegate: Record<string, unknown>) {
     const config = {
       cniVersion: "1.0.0",
       name: "cbr0",
@@ -52,7 +52,7 @@ describe("flannel plugin: delegates run in-process", () => {
       delegate,
     };
     const env = [
-      `CNI_COMMAND=ADD`,
+      `CNI_COMMAND=${command}`,
       "CNI_CONTAINERID=ctr-1",
       `CNI_NETNS=${pod.path}`,
       "CNI_IFNAME=eth0",
@@ -73,20 +73,38 @@ describe("flannel plugin: delegates run in-process", () => {
       ]),
       { input: JSON.stringify(config) },
     );
-    return { ...reply, json: JSON.parse(reply.stdout) as Record<string, unknown> };
+    return { ...reply, json: (reply.stdout === "" ? {} : JSON.parse(reply.stdout)) as Record<string, unknown> };
   }
 
   it("control: a delegate that is not this binary cannot run from the noexec directory", () => {
     copyFileSync(join(REFERENCE_PLUGINS, "loopback"), join(bin, "reference-loopback"));
-    const added = addConfined({ type: "reference-loopback" });
+    const added = callConfined("ADD", { type: "reference-loopback" });
     expect(added.status).to.equal(1);
     expect(added.json["msg"]).to.match(/^failed to delegate add: EACCES: permission denied/);
   });
 
   it("flannel -> loopback: the delegate, this binary, runs without an exec", () => {
-    const added = addConfined({ type: "loopback" });
+    const added = callConfined("ADD", { type: "loopback" });
     expect(added.status, added.stdout + added.stderr).to.equal(0);
     expect(added.json["interfaces"]).to.deep.equal([{ name: "lo", mac: "00:00:00:00:00:00", sandbox: pod.path }]);
     expect(pod.ipJson<{ flags: string[] }[]>("link", "show", "lo")[0]?.flags).to.include("UP");
+  });
+
+  it("flannel -> bridge -> host-local: ADD and DEL of the whole chain in one process", () => {
+    const added = callConfined("ADD", { isDefaultGateway: true });
+    expect(added.status, added.stdout + added.stderr).to.equal(0);
+    const ips = added.json["ips"] as { address: string; gateway: string }[];
+    expect(ips.map((ip) => [ip.address, ip.gateway])).to.deep.equal([["10.244.1.2/24", "10.244.1.1"]]);
+    const podAddresses = pod.ipJson<{ addr_info: { family: string; local: string }[] }[]>("addr", "show", "eth0");
+    expect(podAddresses[0]?.addr_info.filter((a) => a.family === "inet").map((a) => a.local)).to.deep.equal([
+      "10.244.1.2",
+    ]);
+    expect(existsSync(join(dir, "networks", "cbr0", "10.244.1.2"))).to.equal(true);
+
+    const deleted = callConfined("DEL", { isDefaultGateway: true });
+    expect(deleted.status, deleted.stdout + deleted.stderr).to.equal(0);
+    expect(existsSync(join(dir, "networks", "cbr0", "10.244.1.2"))).to.equal(false);
+    expect(existsSync(join(dir, "flannel", "ctr-1"))).to.equal(false);
+    expect(pod.ipJson<{ ifname: string }[]>("link", "show").map((l) => l.ifname)).to.deep.equal(["lo"]);
   });
 });

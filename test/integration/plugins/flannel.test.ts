@@ -1,7 +1,7 @@
 // The flannel plugin (compiled binary) run inside a test "host" namespace against a subnet.env in
-// upstream flanneld's format, delegating to the bridge and host-local found in CNI_PATH: this
-// suite's own when installed, else the reference plugins. Assertions use `ip -j` in the test
-// namespaces and the files on disk as the oracle.
+// upstream flanneld's format, delegating to this suite's bridge and host-local (and, in one test,
+// to the reference ones: kube-flannel installs only the flannel binary). Assertions use `ip -j` in
+// the test namespaces and the files on disk as the oracle.
 
 import { expect } from "chai";
 import {
@@ -68,7 +68,7 @@ describe("flannel plugin (compiled binary)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const cniPath = () => `${suiteDir()}:${REFERENCE_PLUGINS}`;
+  const cniPath = () => suiteDir();
   const saved = (containerId = "ctr-1") => join(dataDir, containerId);
 
   /** kube-flannel's entry, with the node's files moved into the test's directory. */
@@ -124,6 +124,17 @@ describe("flannel plugin (compiled binary)", () => {
     expect(existsSync(join(ipamDir, "cbr0", "10.244.1.2"))).to.equal(false);
     expect(pod.ipJson<IpAddress[]>("link", "show").map((l) => l.ifname)).to.deep.equal(["lo"]);
     succeeded(call("DEL"));
+  });
+
+  it("delegates to the reference bridge and host-local just as well", () => {
+    const added = succeeded(call("ADD", config(), { CNI_PATH: REFERENCE_PLUGINS }));
+    expect((added.json as { ips: { address: string }[] }).ips.map((ip) => ip.address)).to.deep.equal(["10.244.1.2/24"]);
+    expect(addresses(pod, "eth0")).to.deep.equal(["10.244.1.2/24"]);
+    expect(addresses(host, "cni0")).to.deep.equal(["10.244.1.1/24"]);
+    expect(existsSync(join(ipamDir, "cbr0", "10.244.1.2"))).to.equal(true);
+    succeeded(call("DEL", config(), { CNI_PATH: REFERENCE_PLUGINS }));
+    expect(existsSync(saved())).to.equal(false);
+    expect(existsSync(join(ipamDir, "cbr0", "10.244.1.2"))).to.equal(false);
   });
 
   it("ADD on a dual-stack node: one address per family, routes to both cluster networks", () => {
@@ -193,6 +204,40 @@ describe("flannel plugin (compiled binary)", () => {
       code: 50,
       msg: `failed to load flannel 'subnet.env' file: open ${subnetFile}: no such file or directory`,
     });
+  });
+
+  it("STATUS is ready through bridge and host-local, and 50 once the node's subnet is exhausted", () => {
+    // A /30: the gateway .1 and one address for pods.
+    writeFileSync(subnetFile, SUBNET_ENV.replace("10.244.1.1/24", "10.244.1.1/30"));
+    const status = () => call("STATUS", config({ cniVersion: "1.1.0" }));
+    succeeded(status());
+    succeeded(call("ADD", config({ cniVersion: "1.1.0" })));
+    const exhausted = status();
+    expect(exhausted.status).to.equal(1);
+    expect(exhausted.json?.["code"]).to.equal(50);
+    succeeded(call("DEL", config({ cniVersion: "1.1.0" })));
+    succeeded(status());
+  });
+
+  it("GC through bridge and host-local releases the addresses and saved configs of containers that are gone", () => {
+    const conf = config({ cniVersion: "1.1.0" });
+    const pods = ["ctr-1", "ctr-2", "ctr-3"].map((id) => ({ id, ns: TestNetns.create("gc-pod") }));
+    try {
+      for (const { id, ns } of pods) succeeded(call("ADD", conf, { CNI_CONTAINERID: id, CNI_NETNS: ns.path }));
+      expect(readdirSync(dataDir).sort()).to.deep.equal(["ctr-1", "ctr-2", "ctr-3"]);
+      const reserved = () =>
+        readdirSync(join(ipamDir, "cbr0"))
+          .filter((f) => f.startsWith("10.244."))
+          .sort();
+      expect(reserved()).to.deep.equal(["10.244.1.2", "10.244.1.3", "10.244.1.4"]);
+
+      const valid = [{ containerID: "ctr-2", ifname: "eth0" }];
+      succeeded(call("GC", { ...conf, "cni.dev/valid-attachments": valid }));
+      expect(readdirSync(dataDir)).to.deep.equal(["ctr-2"]);
+      expect(reserved()).to.deep.equal(["10.244.1.3"]);
+    } finally {
+      for (const { ns } of pods) ns.delete();
+    }
   });
 
   describe("with a delegate that records what it is given", () => {
