@@ -8,10 +8,10 @@
 
 import { CniError, ErrorCode } from "../../cni/errors";
 import { type JsonObject, JsonReader, JsonShapeError } from "../../cni/json";
+import { formatCidr } from "../../native/netlink/ip";
 import type { FlannelConf } from "./config";
 import { GoStruct, goJson } from "./go-json";
 import { parseGoCidr, parseGoIp } from "./go-net";
-import { formatCidr } from "../../native/netlink/ip";
 import type { SubnetEnv } from "./subnet-env";
 
 export interface DelegateConfig {
@@ -36,11 +36,12 @@ export function buildDelegateConfig(conf: FlannelConf, env: SubnetEnv): Delegate
 
   if (conf.runtimeConfig !== undefined) delegate["runtimeConfig"] = conf.runtimeConfig;
   delegate["name"] = conf.name;
-  if (!hasKey(delegate, "type")) delegate["type"] = "bridge";
+  // Present means a string (checked above).
+  const type = typeof delegate["type"] === "string" ? delegate["type"] : "bridge";
+  delegate["type"] = type;
   // Masquerade in one place only: the plugin does it when the node daemon does not.
   if (!hasKey(delegate, "ipMasq")) delegate["ipMasq"] = !env.ipMasq;
   if (!hasKey(delegate, "mtu")) delegate["mtu"] = env.mtu;
-  const type = delegate["type"] as string;
   if (type === "bridge" && !hasKey(delegate, "isGateway")) delegate["isGateway"] = true;
   if (conf.cniVersion !== undefined) delegate["cniVersion"] = conf.cniVersion;
   delegate["ipam"] = delegateIpam(conf.ipam ?? {}, env);

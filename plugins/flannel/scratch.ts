@@ -28,7 +28,7 @@ export class ScratchDir {
     try {
       const fd = fs.openSync(temporary, "w", 0o600);
       try {
-        fs.writeSync(fd, bytes);
+        fs.writeFileSync(fd, bytes);
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
