@@ -5,6 +5,7 @@ import { expect } from "chai";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+import { formatSubnetEnv } from "../../../agent/subnet-env";
 import { loadSubnetEnv, parseSubnetEnv, SubnetEnvError } from "../../../plugins/flannel/subnet-env";
 import { scratchDir } from "../../helpers/suite";
 
@@ -51,6 +52,19 @@ describe("flannel subnet.env", () => {
       mtu: 1450,
       ipMasq: false,
     });
+  });
+
+  it("reads what the tscni agent writes, byte for byte flanneld's file", () => {
+    const written = formatSubnetEnv({
+      network: "10.244.0.0/16",
+      subnet: "10.244.1.0/24",
+      ipv6Network: "fd00:10:244::/56",
+      ipv6Subnet: "fd00:10:244:1::/64",
+      mtu: 1450,
+      ipMasq: false,
+    });
+    expect(written).to.equal(FLANNELD_DUAL);
+    expect(parse(written)).to.deep.equal(parse(FLANNELD_DUAL));
   });
 
   it("reads an IPv6-only file", () => {
