@@ -49,7 +49,7 @@ export class Cluster {
     this.underlay.ip("link", "set", "br0", "up");
   }
 
-  /** The underlay bridge's address: the nodes' default gateway, and where a cluster service listens. */
+  /** The underlay bridge's address: the nodes' default gateway. */
   get underlayGateway(): string {
     return `${this.underlayPrefix}.1`;
   }
