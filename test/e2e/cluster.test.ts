@@ -69,7 +69,9 @@ for (const storeKind of ["file", "etcd"] as const) {
         server.etcdctl("put", `${ETCD_PREFIX}/config`, JSON.stringify(NET_CONF));
         removeLease = (subnet) => void server.etcdctl("del", `${ETCD_PREFIX}/subnets/${leaseKey(subnet)}`);
       }
-      for (let n = 0; n < NODES; n++) await overlay.addNode().startAgent();
+      // The agents start together, as nodes booting at once: they race for subnets in one store.
+      for (let n = 0; n < NODES; n++) overlay.addNode();
+      await Promise.all(overlay.nodes.map((n) => n.startAgent()));
       for (const node of overlay.nodes) for (let p = 0; p < PODS_PER_NODE; p++) node.addPod();
     });
 
@@ -107,8 +109,12 @@ for (const storeKind of ["file", "etcd"] as const) {
       }
     });
 
-    it("every pod reaches every other pod, on its node and across nodes; each node holds flannel's entries for its peers", async () => {
+    it("every pod reaches every other pod, on its node and across nodes, at the full pod MTU; each node holds flannel's entries for its peers", async () => {
       expect(await failedPairs()).to.deep.equal([]);
+      // The pods' MTU comes from FLANNEL_MTU through the chain: a full-size packet that must not be
+      // fragmented (1450 - 20 IP - 8 ICMP) crosses the overlay.
+      const [a, b] = [node(0).pods[0], node(2).pods[1]];
+      expect(a?.ping(b?.ip ?? "", { size: 1422 }), "1450-byte packets across nodes").to.equal(true);
       for (const n of overlay.nodes) {
         expect(kernelPeerEntries(n.ns), n.name).to.deep.equal(wantedOn(n));
       }
@@ -140,8 +146,9 @@ for (const storeKind of ["file", "etcd"] as const) {
       const before = overlay.nodes.map((n) => kernelPeerEntries(n.ns));
       // Every route, neighbour and FDB change on every node, from the kill until a reconcile
       // interval after the restarted agent is ready.
-      const monitors = await Promise.all(overlay.nodes.map((n) => NetlinkMonitor.start(n.ns)));
+      const monitors: NetlinkMonitor[] = [];
       try {
+        for (const n of overlay.nodes) monitors.push(await NetlinkMonitor.start(n.ns));
         const killed = two.agent;
         killed?.kill();
         expect(await killed?.waitForExit()).to.equal(null);

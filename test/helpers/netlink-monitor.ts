@@ -4,11 +4,11 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 
-import { eventually } from "../../netlab/cluster";
 import type { Netns } from "../../netlab/netns";
 
-/** A route no test uses, added once to know the monitor is subscribed. */
+/** A route no test uses, added and removed until the monitor reports it: then it is subscribed. */
 const MARKER = "198.51.100.0/24";
 
 export class NetlinkMonitor {
@@ -25,10 +25,14 @@ export class NetlinkMonitor {
   static async start(ns: Netns): Promise<NetlinkMonitor> {
     const monitor = new NetlinkMonitor(ns);
     try {
-      ns.ip("route", "add", "blackhole", MARKER);
-      const subscribed = await eventually(() => monitor.output.includes(MARKER), 5_000, 10);
-      ns.ip("route", "del", "blackhole", MARKER);
-      if (!subscribed) throw new Error(`ip monitor in ${ns.name} saw nothing`);
+      // The process subscribes some time after it starts: the marker goes in and out until it is seen.
+      const deadline = Date.now() + 5_000;
+      while (!monitor.output.includes(MARKER)) {
+        if (Date.now() > deadline) throw new Error(`ip monitor in ${ns.name} saw nothing`);
+        ns.ip("route", "add", "blackhole", MARKER);
+        ns.ip("route", "del", "blackhole", MARKER);
+        await sleep(20);
+      }
     } catch (error: unknown) {
       await monitor.stop();
       throw error;
