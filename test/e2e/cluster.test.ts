@@ -7,6 +7,8 @@
 // The tests of one store share a cluster and run in order; each leaves it whole again.
 
 import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import IPCIDR from "ip-cidr";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,7 +24,8 @@ import {
   pingEveryPair,
   wantedPeerEntries,
 } from "../../netlab/overlay-cluster";
-import { eventually } from "../helpers/cluster";
+import type { Netns } from "../../netlab/netns";
+import { eventually, type Pod } from "../helpers/cluster";
 import { TestEtcd } from "../helpers/etcd";
 import { NetlinkMonitor } from "../helpers/netlink-monitor";
 import { testNamespaces } from "../helpers/netns";
@@ -120,6 +123,15 @@ for (const storeKind of ["file", "etcd"] as const) {
       }
     });
 
+    it("keeps a pod's address on traffic to pods of other nodes, and masquerades traffic leaving the cluster network", async () => {
+      const [client, server] = [node(0).pods[0], node(1).pods[0]];
+      if (client === undefined || server === undefined) throw new Error("no pods");
+      expect(await sourceSeenBy(server.ns, server.ip, client)).to.equal(client.ip);
+      // The underlay bridge's address is outside 10.244.0.0/16: seen with the node's underlay address.
+      const outside = overlay.cluster.underlay;
+      expect(await sourceSeenBy(outside, `${UNDERLAY_PREFIX}.1`, client)).to.equal(node(0).node.underlayIp);
+    });
+
     it("restores a VXLAN device deleted by hand with every peer, and the same MAC", async () => {
       const one = node(0);
       const mac = one.vtepMac();
@@ -205,4 +217,28 @@ for (const storeKind of ["file", "etcd"] as const) {
 /** The store key of a subnet: "10.244.5.0/24" -> "10.244.5.0-24". */
 function leaseKey(subnet: string): string {
   return subnet.replace("/", "-");
+}
+
+/** The source address a TCP server at `address` in `serverNs` sees when `client` connects to it. */
+async function sourceSeenBy(serverNs: Netns, address: string, client: Pod): Promise<string> {
+  const serve =
+    "import socket, sys\n" +
+    "s = socket.create_server((sys.argv[1], 8080))\n" +
+    "print('listening', flush=True)\n" +
+    "c, peer = s.accept()\n" +
+    "c.sendall(peer[0].encode())\n";
+  const server = spawn("ip", ["netns", "exec", serverNs.name, "python3", "-c", serve, address], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    const [chunk] = (await once(server.stdout, "data")) as [Buffer];
+    expect(chunk.toString()).to.contain("listening");
+    const connect =
+      "import socket, sys\nprint(socket.create_connection((sys.argv[1], 8080), timeout=5).recv(64).decode())";
+    const reply = client.ns.exec("python3", ["-c", connect, address], { timeout: 10_000 });
+    expect(reply.status, reply.stderr).to.equal(0);
+    return reply.stdout.trim();
+  } finally {
+    server.kill("SIGKILL");
+  }
 }
