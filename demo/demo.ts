@@ -170,11 +170,8 @@ async function main(): Promise<number> {
     for (const node of cluster.nodes) await node.agent?.stop("SIGTERM");
     return failed === 0 ? 0 : 1;
   } catch (error: unknown) {
+    // An agent that did not come up is reported with its logs.
     console.error(`\ndemo failed: ${error instanceof Error ? error.message : String(error)}`);
-    for (const node of overlay?.nodes ?? []) {
-      const logs = node.agent?.logs.trim().split("\n").slice(-5).join("\n    ");
-      if (logs !== undefined && logs !== "") console.error(`  last lines of ${node.name}'s agent:\n    ${logs}`);
-    }
     return 1;
   } finally {
     removeEverything();

@@ -107,11 +107,11 @@ export class ClusterNode {
     this.ns.ip("addr", "add", `${this.underlayIp}/24`, "dev", "eth0");
     this.ns.ip("link", "set", "eth0", "up");
     this.ns.ip("route", "add", "default", "via", cluster.underlayGateway);
-    this.ns.exec("sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
+    this.ns.setSysctl("net.ipv4.ip_forward", "1");
     if (cluster.ipv6) {
       this.ns.ip("addr", "add", `${this.underlayIpv6}/64`, "dev", "eth0", "nodad");
       this.ns.ip("-6", "route", "add", "default", "via", "fd00:77::1");
-      this.ns.exec("sysctl", ["-qw", "net.ipv6.conf.all.forwarding=1"]);
+      this.ns.setSysctl("net.ipv6.conf.all.forwarding", "1");
     }
   }
 

@@ -37,6 +37,11 @@ export class Netns {
     return runOk("ip", ["netns", "exec", this.name, "sysctl", "-n", key]).trim();
   }
 
+  /** Writes a sysctl inside the namespace; throws when it cannot. */
+  setSysctl(key: string, value: string): void {
+    runOk("ip", ["netns", "exec", this.name, "sysctl", "-qw", `${key}=${value}`]);
+  }
+
   /** Runs a command inside the namespace (`ip netns exec`). */
   exec(command: string, args: readonly string[], options: Parameters<typeof run>[2] = {}) {
     return run("ip", ["netns", "exec", this.name, command, ...args], options);

@@ -20,8 +20,8 @@ class DemoRun {
   private text = "";
   readonly exited: Promise<number | null>;
 
-  constructor() {
-    const env = { ...process.env };
+  constructor(overrides: NodeJS.ProcessEnv = {}) {
+    const env = { ...process.env, ...overrides };
     delete env["NODE_EXTRA_CA_CERTS"];
     this.child = spawn(process.execPath, ["--import=tsx", "demo/demo.ts"], {
       cwd: REPO_ROOT,
@@ -99,13 +99,23 @@ describe("make demo (demo/demo.ts)", function () {
   async function expectNothingLeft(run: DemoRun): Promise<void> {
     const namespaces = netnsNames().filter((name) => name.startsWith(`tscni-demo-${run.pid}-`));
     expect(namespaces, "namespaces").to.deep.equal([]);
-    expect(run.agentPids, "agent PIDs it reported").to.not.be.empty;
     const agentsGone = await eventually(() => run.agentPids.every((pid) => !existsSync(`/proc/${pid}`)), 2_000);
     expect(agentsGone, `agents still running: ${run.agentPids.join(", ")}`).to.equal(true);
     expect(processesMentioning(run.dir), "processes").to.deep.equal([]);
     expect(existsSync(run.dir), `${run.dir} exists`).to.equal(false);
     expect(rootNetnsSnapshot(), "the root network namespace").to.deep.equal(rootBefore);
   }
+
+  it("removes what it built when building fails (no sysctl on PATH for the nodes' forwarding), and exits 1", async () => {
+    expect(existsSync("/usr/bin/sysctl"), "sysctl must live in /usr/sbin (Debian's procps) for this test").to.equal(
+      false,
+    );
+    const current = new DemoRun({ PATH: "/usr/bin:/bin" });
+    demo = current;
+    expect(await current.exited, current.output).to.equal(1);
+    expect(current.output).to.match(/demo failed: .*sysctl/);
+    await expectNothingLeft(current);
+  });
 
   it("prints a full connectivity matrix and the agents' peers, exits 0 and leaves nothing behind", async () => {
     const current = new DemoRun();
@@ -121,6 +131,7 @@ describe("make demo (demo/demo.ts)", function () {
       3,
     );
     expect(peers.match(/route ✓ {2}neighbour ✓ {2}fdb ✓/g), peers).to.have.length(6);
+    expect(current.agentPids).to.have.length(3);
     await expectNothingLeft(current);
   });
 
@@ -137,6 +148,7 @@ describe("make demo (demo/demo.ts)", function () {
       process.kill(current.pid, signal);
       expect(await current.exited, current.output).to.equal(code);
       expect(current.output).to.contain(`${signal}: removing the demo cluster`);
+      expect(current.agentPids).to.not.be.empty;
       await expectNothingLeft(current);
     });
   }
