@@ -44,7 +44,7 @@ for (const storeKind of ["file", "etcd"] as const) {
     let etcd: TestEtcd | undefined;
     let removeLease: (subnet: string) => void;
 
-    before(async function () {
+    before(async () => {
       const dir = scratchDir("overlay");
       const conflist = JSON.parse(readFileSync(join(REPO_ROOT, "conf/10-flannel.conflist"), "utf8")) as Conflist;
       const options = {
