@@ -17,7 +17,7 @@ NODE_BIN := node_modules/.bin
 # node-gyp builds against the headers of the Node that runs it (Debian's nodejs ships them).
 NODE_DIR ?= $(shell dirname "$$(dirname "$$(command -v node)")")
 
-SOURCES := $(shell find cmd cni native plugins ipam firewall agent -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null) package.json tsconfig.json
+SOURCES := $(shell find cmd cni native plugins ipam firewall agent tools -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null) package.json tsconfig.json
 
 # Build: iproute2 for the tests' oracle; Go and libcni 1.1.2 for the end-to-end driver; the
 # reference plugins for interoperability and benchmarks; hyperfine for benchmarks; util-linux for
