@@ -5,6 +5,7 @@ import yargs from "yargs";
 
 import { agentCommand } from "../agent/cli";
 import type { Io } from "../cni/io";
+import { doctorCommand } from "../tools/doctor/cli";
 import { installCommand } from "../tools/install/cli";
 import { BINARY_NAME, PLUGINS } from "./plugins";
 
@@ -50,6 +51,7 @@ export async function runCli(invocation: CliInvocation): Promise<number> {
     )
     .command(agentCommand(hand))
     .command(installCommand(hand, invocation.selfExecutable))
+    .command(doctorCommand(hand))
     .version(invocation.version)
     .help()
     .strict()

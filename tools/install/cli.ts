@@ -54,22 +54,25 @@ export function installOptions(yargs: Argv) {
     });
 }
 
-export function installCommand(runner: CommandRunner, selfExecutable: string | undefined): CommandModule {
+type ArgvOf<A> = A extends Argv<infer T> ? T : never;
+
+export function installCommand(
+  runner: CommandRunner,
+  selfExecutable: string | undefined,
+): CommandModule<object, ArgvOf<ReturnType<typeof installOptions>>> {
   return {
     command: "install",
     describe: "Copy this binary and one link per plugin into a CNI bin dir, atomically (a DaemonSet's init container)",
     builder: installOptions,
     handler: (argv) => {
-      const conflist = typeof argv["conflist"] === "string" ? argv["conflist"] : undefined;
-      const confName = typeof argv["conf-name"] === "string" ? argv["conf-name"] : undefined;
-      const logLevel = String(argv["log-level"]);
+      const conflist = argv.conflist;
       const options: InstallCommandOptions = {
-        source: typeof argv["source"] === "string" ? argv["source"] : selfExecutable,
-        destination: String(argv["dest"]),
+        source: argv.source ?? selfExecutable,
+        destination: argv.dest,
         conflist,
-        confDir: String(argv["conf-dir"]),
-        confName: confName ?? (conflist === undefined ? undefined : basename(conflist)),
-        logLevel: isLogLevel(logLevel) ? logLevel : "info",
+        confDir: argv["conf-dir"],
+        confName: argv["conf-name"] ?? (conflist === undefined ? undefined : basename(conflist)),
+        logLevel: isLogLevel(argv["log-level"]) ? argv["log-level"] : "info",
       };
       runner(import("./run").then(({ runInstall }) => runInstall(options)));
     },
