@@ -14,7 +14,7 @@ import {
 } from "../../ipam/host-local/config";
 import type { RangeSet } from "../../ipam/host-local/range-set";
 import { parseFlannelConf } from "../../plugins/flannel/config";
-import { buildDelegateConfig } from "../../plugins/flannel/delegate-config";
+import { buildDelegateConfig, encodeDelegateConfig } from "../../plugins/flannel/delegate-config";
 import type { SubnetEnv } from "../../plugins/flannel/subnet-env";
 import { type NetworkConfigFile, readConfDir } from "../network-config-files";
 import type { NetworkState, RequiredPlugin } from "./report";
@@ -133,7 +133,9 @@ function bridgeNetworkOf(file: NetworkConfigFile, options: CniInspectionOptions)
     if (options.subnetEnv === undefined) return { network: unknown, dataDir };
     const delegate = buildDelegateConfig(flannel, options.subnetEnv);
     if (delegate.type !== "bridge") return { dataDir };
-    return { ...fromBridgeConfig(asNetConf(file, delegate.json)), dataDir };
+    // The bytes the plugin hands to its delegate, read back as the delegate reads them.
+    const json = JSON.parse(new TextDecoder().decode(encodeDelegateConfig(delegate.json))) as JsonObject;
+    return { ...fromBridgeConfig(asNetConf(file, json)), dataDir };
   }
   return {};
 }
