@@ -2,17 +2,7 @@
 // behind it and the fix for each known failure. No I/O here (unit-tested without root).
 
 import { BINARY_NAME, PLUGINS } from "../../cmd/plugins";
-import type {
-  BridgeState,
-  CheckResult,
-  DoctorReport,
-  ForwardChainState,
-  IpamNetworkState,
-  NetworkState,
-  PeersState,
-  SubnetEnvState,
-  VxlanState,
-} from "./report";
+import type { CheckResult, DoctorReport } from "./report";
 
 /** What a bridge network expects of its bridge (see inspect-cni.ts). */
 export interface BridgeExpectation {
@@ -22,22 +12,18 @@ export interface BridgeExpectation {
   readonly gateways: readonly string[];
 }
 
-export interface Findings {
+/** What the inspection found: the report's state, plus what only the checks need. */
+export interface Findings extends Pick<
+  DoctorReport,
+  "subnetEnv" | "networks" | "bridges" | "vxlanDevices" | "peers" | "ipam" | "forwarding" | "brNetfilter"
+> {
   readonly confDir: string;
   readonly binDirs: readonly string[];
-  readonly subnetEnv: SubnetEnvState;
-  readonly networks: readonly NetworkState[];
   /** Unreadable files and invalid plugin configurations. */
   readonly configProblems: readonly string[];
   readonly configWarnings: readonly string[];
   readonly expectations: readonly BridgeExpectation[];
-  readonly bridges: readonly BridgeState[];
-  readonly vxlanDevices: readonly VxlanState[];
-  readonly peers: PeersState;
-  readonly ipam: readonly IpamNetworkState[];
-  readonly forwarding: readonly ForwardChainState[];
   readonly forwardingUnavailable: readonly string[];
-  readonly brNetfilter: DoctorReport["brNetfilter"];
 }
 
 const ok = (id: CheckResult["id"], summary: string): CheckResult => ({ id, status: "ok", summary, details: [] });
