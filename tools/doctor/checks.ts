@@ -1,33 +1,13 @@
 // The doctor's checks: pure functions from what was found on the node to a verdict, the findings
-// behind it and the fix for each known failure. No I/O here (unit-tested without root).
+// behind it and the fix for each known failure. No I/O here (unit-tested without root). The
+// configuration, bridge and IPAM checks are here, the overlay's in checks-overlay.ts.
 
 import { BINARY_NAME, PLUGINS } from "../../cmd/plugins";
-import type { CheckResult, DoctorReport } from "./report";
+import { forwardPolicy, peers, subnetEnv, vxlanDevice } from "./checks-overlay";
+import { type Findings, ok, skip } from "./findings";
+import type { CheckResult } from "./report";
 
-/** What a bridge network expects of its bridge (see inspect-cni.ts). */
-export interface BridgeExpectation {
-  readonly network: string;
-  readonly bridge: string;
-  readonly mtu: number | undefined;
-  readonly gateways: readonly string[];
-}
-
-/** What the inspection found: the report's state, plus what only the checks need. */
-export interface Findings extends Pick<
-  DoctorReport,
-  "subnetEnv" | "networks" | "bridges" | "vxlanDevices" | "peers" | "ipam" | "forwarding" | "brNetfilter"
-> {
-  readonly confDir: string;
-  readonly binDirs: readonly string[];
-  /** Unreadable files and invalid plugin configurations. */
-  readonly configProblems: readonly string[];
-  readonly configWarnings: readonly string[];
-  readonly expectations: readonly BridgeExpectation[];
-  readonly forwardingUnavailable: readonly string[];
-}
-
-const ok = (id: CheckResult["id"], summary: string): CheckResult => ({ id, status: "ok", summary, details: [] });
-const skip = (id: CheckResult["id"], summary: string): CheckResult => ({ id, status: "skip", summary, details: [] });
+export type { BridgeExpectation, Findings } from "./findings";
 
 export function runChecks(f: Findings): CheckResult[] {
   return [
@@ -43,8 +23,6 @@ export function runChecks(f: Findings): CheckResult[] {
     ipamLeaks(f),
   ];
 }
-
-const usesFlannel = (f: Findings): boolean => f.networks.some((n) => n.plugins.some((p) => p.type === "flannel"));
 
 function cniConfig(f: Findings): CheckResult {
   if (f.configProblems.length > 0) {
@@ -98,94 +76,6 @@ function cniPlugins(f: Findings): CheckResult {
     summary: `missing plugin(s): ${[...ours, ...others].join(", ")}`,
     details: missing.map((m) => `${m.network.name} (${m.network.file}) runs ${m.type}: not in ${f.binDirs.join(":")}`),
     fix: `Pod sandboxes fail with 'failed to find plugin' until then. ${fixes.join(" ")}`,
-  };
-}
-
-function subnetEnv(f: Findings): CheckResult {
-  const env = f.subnetEnv;
-  if (env.state === "ok") {
-    const subnets = [env.subnet, env.ipv6Subnet].filter((s) => s !== null).join(", ");
-    return ok("subnet-env", `${env.path}: subnet ${subnets}, MTU ${env.mtu}, ipMasq ${env.ipMasq}`);
-  }
-  if (env.state === "missing" && !usesFlannel(f) && f.vxlanDevices.length === 0) {
-    return skip("subnet-env", `no ${env.path}, and no flannel network is configured`);
-  }
-  const missing = env.state === "missing";
-  return {
-    id: "subnet-env",
-    status: "fail",
-    summary: missing ? `${env.path} does not exist` : `${env.path} cannot be used (${env.state})`,
-    details: [env.error],
-    fix: missing
-      ? "The node agent writes it once it holds this node's lease: start it (`systemctl start tscni-agent`, or the DaemonSet) and read its log. Until then every pod sandbox fails with 'failed to load flannel subnet.env'."
-      : "The node agent rewrites it on start: restart the agent rather than editing the file.",
-  };
-}
-
-function vxlanDevice(f: Findings): CheckResult {
-  if (f.subnetEnv.state !== "ok" && f.vxlanDevices.length === 0) {
-    return skip("vxlan-device", "no subnet.env and no flannel VXLAN device: the overlay is not set up");
-  }
-  if (f.vxlanDevices.length === 0) {
-    return {
-      id: "vxlan-device",
-      status: "fail",
-      summary: "subnet.env exists but there is no flannel.<VNI> VXLAN device",
-      details: [],
-      fix: "The agent creates the device and recreates it when it disappears: start it, or read its log for why it cannot.",
-    };
-  }
-  const down = f.vxlanDevices.filter((d) => !d.up);
-  if (down.length > 0) {
-    return {
-      id: "vxlan-device",
-      status: "fail",
-      summary: `${down.map((d) => d.name).join(", ")} down`,
-      details: down.map((d) => `${d.name} is down`),
-      fix: "The agent brings its device up on every reconcile pass: check that it runs; `ip link set <device> up` meanwhile.",
-    };
-  }
-  return ok(
-    "vxlan-device",
-    f.vxlanDevices.map((d) => `${d.name} up, VNI ${d.vni}, MTU ${d.mtu}, local ${d.local ?? "-"}`).join("; "),
-  );
-}
-
-function peers(f: Findings): CheckResult {
-  if (f.peers.error !== null) {
-    return {
-      id: "peers",
-      status: "warn",
-      summary: `cannot read the leases from ${f.peers.store}`,
-      details: [f.peers.error],
-      fix: "Give the doctor the agent's store flags (--store file:<dir>, or --etcd-endpoints and the --etcd-* files).",
-    };
-  }
-  if (f.peers.devices.length === 0) return skip("peers", "no VXLAN device whose cluster network is known");
-  const details: string[] = [];
-  let count = 0;
-  for (const device of f.peers.devices) {
-    count += device.peers.length;
-    for (const peer of device.peers) {
-      const missing = (["route", "neighbour", "fdb"] as const).filter((k) => peer[k] === false);
-      if (missing.length > 0) {
-        details.push(
-          `${device.device}: lease ${peer.lease} (${peer.subnet} at ${peer.publicIp}): no ${missing.join(", no ")}`,
-        );
-      }
-    }
-    for (const [kind, entries] of Object.entries(device.stale)) {
-      for (const entry of entries)
-        details.push(`${device.device}: stale ${kind.replace(/s$/, "")} ${entry} (no lease)`);
-    }
-  }
-  if (details.length === 0) return ok("peers", `${count} peer(s), every route, neighbour and FDB entry programmed`);
-  return {
-    id: "peers",
-    status: "fail",
-    summary: `${details.length} peer entr(ies) differ from the leases`,
-    details,
-    fix: "The agent repairs drift every --reconcile-interval (30 s by default). If this persists, the agent is not running or failing: check `systemctl status tscni-agent` or the pod's log; a restart programs every peer again.",
   };
 }
 
@@ -278,43 +168,6 @@ function brNetfilter(f: Findings): CheckResult {
     summary: "traffic between pods on one bridge bypasses iptables: Services (kube-proxy) and masquerade break for it",
     details,
     fix: `\`modprobe br_netfilter\` and \`sysctl -w ${keys.map(([key]) => `net.bridge.${key}=1`).join(" ")}\`; persist them in /etc/modules-load.d/br_netfilter.conf and /etc/sysctl.d/.`,
-  };
-}
-
-function forwardPolicy(f: Findings): CheckResult {
-  if (f.forwarding.length === 0) {
-    const why =
-      f.forwardingUnavailable.length > 0 ? f.forwardingUnavailable.join("; ") : "the cluster network is unknown";
-    return skip("forward-policy", why);
-  }
-  const blocked = f.forwarding.filter((c) => c.policy.toUpperCase() === "DROP" && !c.acceptsClusterNetwork);
-  if (blocked.length === 0) {
-    return ok(
-      "forward-policy",
-      f.forwarding
-        .map((c) => `${c.source}: ${c.policy}${c.acceptsClusterNetwork ? ", cluster network accepted" : ""}`)
-        .join("; "),
-    );
-  }
-  const iptables = blocked.some((c) => !c.source.startsWith("nft"));
-  const nft = blocked.filter((c) => c.source.startsWith("nft"));
-  const fixes = [
-    ...(iptables
-      ? [
-          "start the agent: it appends FLANNEL-FWD (accepting the cluster network) to FORWARD, or `iptables -P FORWARD ACCEPT`",
-        ]
-      : []),
-    ...nft.map(
-      (c) =>
-        `add \`ip saddr <cluster network> accept\` and \`ip daddr <cluster network> accept\` to ${c.source.slice(4)}: an accept in another table cannot override its drop`,
-    ),
-  ];
-  return {
-    id: "forward-policy",
-    status: "fail",
-    summary: "forwarded pod traffic is dropped: pods cannot reach other nodes",
-    details: blocked.map((c) => `${c.source}: policy ${c.policy}, no rule accepts the cluster network`),
-    fix: `${fixes.join("; ")}.`,
   };
 }
 

@@ -10,7 +10,7 @@ import {
   storeOptions,
   storeSelection,
 } from "../../agent/cli";
-import { DEFAULT_CONF_DIR, DEFAULT_DESTINATION } from "../install/cli";
+import { type ArgvOf, DEFAULT_CONF_DIR, DEFAULT_DESTINATION } from "../install/cli";
 
 export const DEFAULT_CACHE_DIR = "/var/lib/cni";
 
@@ -44,8 +44,6 @@ export function doctorOptions(yargs: Argv) {
     })
     .option("json", { type: "boolean", default: false, describe: "Print the report as JSON (schema: docs/doctor.md)" });
 }
-
-type ArgvOf<A> = A extends Argv<infer T> ? T : never;
 
 export function doctorCommand(runner: CommandRunner): CommandModule<object, ArgvOf<ReturnType<typeof doctorOptions>>> {
   return {

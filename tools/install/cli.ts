@@ -54,7 +54,8 @@ export function installOptions(yargs: Argv) {
     });
 }
 
-type ArgvOf<A> = A extends Argv<infer T> ? T : never;
+/** The parsed arguments a yargs builder declares. */
+export type ArgvOf<A> = A extends Argv<infer T> ? T : never;
 
 export function installCommand(
   runner: CommandRunner,
