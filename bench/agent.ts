@@ -12,6 +12,7 @@ import { printFigures } from "./agent/report";
 const ROOT = resolve(import.meta.dirname, "..");
 const PEERS = Number(process.env["BENCH_AGENT_PEERS"] ?? 1000);
 const LATENCY_LEASES = Number(process.env["BENCH_AGENT_LATENCY_LEASES"] ?? 50);
+const SETTLE_SECONDS = Number(process.env["BENCH_AGENT_SETTLE_SECONDS"] ?? 10);
 const REPETITIONS = Number(process.env["BENCH_AGENT_REPS"] ?? 7);
 
 async function main(): Promise<void> {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   try {
     const figures = [
       ...(await benchmarkProgramming({ peers: PEERS, repetitions: REPETITIONS, work })),
-      ...(await benchmarkEtcdAgent({ latencyLeases: LATENCY_LEASES, peers: PEERS })),
+      ...(await benchmarkEtcdAgent({ latencyLeases: LATENCY_LEASES, peers: PEERS, settleSeconds: SETTLE_SECONDS })),
     ];
     const met = printFigures("Node agent", figures);
     process.exitCode = met ? 0 : 1;

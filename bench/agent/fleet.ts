@@ -21,7 +21,10 @@ export interface RemoteNode {
 
 const hex = (byte: number): string => byte.toString(16).padStart(2, "0");
 
-/** Remote node `n` (1 to 65 000): subnet 10.<1 + n / 256>.<n % 256>.0/24, underlay 192.168.<n / 250 + 1>.<n % 250 + 2>. */
+/**
+ * Remote node `n` (1 to 60 000): subnet 10.<1 + n / 256>.<n % 256>.0/24, underlay address
+ * 192.168.<1 + n / 250>.<2 + n % 250>.
+ */
 export function remoteNode(n: number): RemoteNode {
   const gateway = `10.${1 + (n >> 8)}.${n & 0xff}.0`;
   return {
