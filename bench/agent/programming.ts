@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { TestNetns } from "../../test/helpers/netns";
 import { runOk } from "../../test/helpers/run";
 import { batchesOf, DEVICE, remoteNodes, UNDERLAY } from "./fleet";
+import { onInterrupt } from "./interrupt";
 import { compileLikeTheProduct, JsonLinesChild } from "./json-lines";
 import { type Figure, median } from "./report";
 import { vtepMac } from "../../agent/datapath/vxlan-device";
@@ -92,6 +93,7 @@ export async function benchmarkProgramming(options: ProgrammingOptions): Promise
   writeFileSync(batches.bridge, text.bridge);
   writeFileSync(batches.ip, text.ip);
   const driver = new JsonLinesChild(compileLikeTheProduct("bench/agent/programming-driver.ts", options.work), []);
+  const forget = onInterrupt(() => driver.kill());
   try {
     await agentRun(driver, options.peers);
     referenceRun(batches, options.peers);
@@ -130,6 +132,7 @@ export async function benchmarkProgramming(options: ProgrammingOptions): Promise
       },
     ];
   } finally {
+    forget();
     driver.kill();
   }
 }

@@ -12,6 +12,8 @@ export interface Figure {
   readonly tscni: number;
   /** The hand-made reference measured in the same run, when there is one. */
   readonly reference?: number;
+  /** tscni/reference when it is not the ratio of the two figures (e.g. the median of paired runs' ratios). */
+  readonly ratio?: number;
   readonly target: Target;
 }
 
@@ -24,7 +26,7 @@ export function percentile(samples: readonly number[], q: number): number {
 export const median = (samples: readonly number[]): number => percentile(samples, 0.5);
 
 function ratioOf(figure: Figure): number | undefined {
-  return figure.reference === undefined ? undefined : figure.tscni / figure.reference;
+  return figure.ratio ?? (figure.reference === undefined ? undefined : figure.tscni / figure.reference);
 }
 
 export function meetsTarget(figure: Figure): boolean {
