@@ -189,7 +189,7 @@ export async function benchmarkEtcdAgent(options: EtcdAgentOptions): Promise<Fig
         tscni: median(few),
         target: { kind: "below", value: 100 },
       },
-      { name: "etcd lease -> route, p90", unit: "ms", tscni: percentile(few, 0.9), target: none },
+      { name: `etcd lease -> route, p90 (< ${L} peers)`, unit: "ms", tscni: percentile(few, 0.9), target: none },
       {
         name: `etcd lease -> route, p50 of ${L} (${P - L}+ peers)`,
         unit: "ms",

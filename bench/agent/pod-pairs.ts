@@ -42,8 +42,9 @@ const NET_CONF = { Network: NETWORK, Backend: { Type: "vxlan" } };
 const linkMtu = (ns: TestNetns, device: string): number =>
   ns.ipJson<{ mtu: number }[]>("link", "show", device)[0]?.mtu ?? NaN;
 
-function pairsOf(label: string, cluster: Cluster, pods: readonly TestNetns[], [a, b, c]: Pod[]) {
-  const namespaces = [cluster.underlay, ...cluster.nodes.map((n) => n.ns), ...pods];
+function pairsOf(label: string, cluster: Cluster, pods: readonly Pod[]) {
+  const [a, b, c] = pods;
+  const namespaces = [cluster.underlay, ...cluster.nodes.map((n) => n.ns), ...pods.map((p) => p.ns)];
   if (a === undefined || b === undefined || c === undefined) throw new Error(`${label}: pods missing`);
   return {
     acrossNodes: { label: `${label}, across nodes`, client: a, server: c, namespaces },
@@ -69,70 +70,76 @@ async function waitUntilReachable(label: string, from: Pod, to: Pod): Promise<vo
   }
 }
 
+/** The bridge + host-local config that the flannel plugin delegates for this node's subnet.env. */
+function flannelDelegateConfig(network: string, env: { subnet: string; mtu: number }, dataDir: string) {
+  const bridge = { type: "bridge", bridge: "cni0", isGateway: true, ipMasq: false, mtu: env.mtu };
+  const ipam = { type: "host-local", ranges: [[{ subnet: env.subnet }]], routes: [{ dst: NETWORK }], dataDir };
+  return { cniVersion: "1.0.0", name: network, plugins: [{ ...bridge, ipam }] };
+}
+
+/** Nodes of the product: our agent and our bridge plugin, pods added through the libcni driver. */
+class ProductNodes {
+  readonly cluster = new Cluster({ underlayPrefix: "192.168.78" });
+  private readonly workspace = new DriverWorkspace();
+  readonly pods: Pod[] = [];
+  private readonly added: { node: ClusterNode; pod: TestNetns; network: string }[] = [];
+  private readonly netConf = join(this.cluster.dir, "net-conf.json");
+
+  constructor() {
+    writeFileSync(this.netConf, JSON.stringify(NET_CONF));
+  }
+
+  /** A node whose agent (the compiled binary, the file lease store) wrote its subnet.env. */
+  async addNode(name: string): Promise<ClusterNode> {
+    const node = this.cluster.addNode(name);
+    node.startAgent(BUILT_BINARY, [
+      ...["--net-config-path", this.netConf, "--store", `file:${join(this.cluster.dir, "leases")}`, "--iface", "eth0"],
+      ...["--subnet-file", node.subnetFile, "--metrics-address", "", "--log-level", "warn"],
+    ]);
+    if (!(await eventually(() => subnetEnv(node) !== undefined, 20_000))) throw new Error(`${name}: no subnet.env`);
+    const env = subnetEnv(node) ?? { subnet: "", mtu: 0 };
+    const network = `podnet-${name}`;
+    this.workspace.writeConfig(
+      `${network}.conflist`,
+      flannelDelegateConfig(network, env, join(this.workspace.root, "ipam")),
+    );
+    return node;
+  }
+
+  addPod(node: ClusterNode): Pod {
+    const network = `podnet-${node.name}`;
+    const ns = TestNetns.create(`${node.name}-pod`, { loUp: true });
+    this.added.push({ node, pod: ns, network });
+    const result = this.workspace.run(node.ns, "add", network, ns.path, { CNI_PATH: suiteDir() });
+    if (result.status !== 0) throw new Error(`bridge ADD failed: ${result.stdout}${result.stderr}`);
+    const [address] = ns.ipJson<{ addr_info: { local: string }[] }[]>("-4", "addr", "show", "dev", "eth0");
+    const pod = new Pod(ns, address?.addr_info[0]?.local ?? "");
+    this.pods.push(pod);
+    return pod;
+  }
+
+  destroy(): void {
+    for (const { node, pod, network } of this.added) {
+      this.workspace.run(node.ns, "del", network, pod.path, { CNI_PATH: suiteDir() });
+      pod.delete();
+    }
+    this.workspace.remove();
+    this.cluster.destroy();
+  }
+}
+
 export async function productCluster(): Promise<PodCluster> {
-  const cluster = new Cluster({ underlayPrefix: "192.168.78" });
-  const workspace = new DriverWorkspace();
-  const podNamespaces: TestNetns[] = [];
-  const added: { node: ClusterNode; pod: TestNetns; network: string }[] = [];
-  const destroy = () => {
-    const cniPath = suiteDir();
-    for (const { node, pod, network } of added) workspace.run(node.ns, "del", network, pod.path, { CNI_PATH: cniPath });
-    for (const pod of podNamespaces) pod.delete();
-    workspace.remove();
-    cluster.destroy();
-  };
+  const nodes = new ProductNodes();
   try {
-    const netConf = join(cluster.dir, "net-conf.json");
-    writeFileSync(netConf, JSON.stringify(NET_CONF));
-    const nodes = [cluster.addNode("tnode1"), cluster.addNode("tnode2")];
-    for (const node of nodes) {
-      node.startAgent(BUILT_BINARY, [
-        ...["--net-config-path", netConf, "--store", `file:${join(cluster.dir, "leases")}`, "--iface", "eth0"],
-        ...["--subnet-file", node.subnetFile, "--metrics-address", "", "--log-level", "warn"],
-      ]);
-    }
-    const pods: Pod[] = [];
-    for (const [index, node] of nodes.entries()) {
-      if (!(await eventually(() => subnetEnv(node) !== undefined, 20_000)))
-        throw new Error(`${node.name}: no subnet.env`);
-      const env = subnetEnv(node) ?? { subnet: "", mtu: 0 };
-      const network = `podnet-${node.name}`;
-      workspace.writeConfig(`${network}.conflist`, {
-        cniVersion: "1.0.0",
-        name: network,
-        plugins: [
-          {
-            type: "bridge",
-            bridge: "cni0",
-            isGateway: true,
-            ipMasq: false,
-            mtu: env.mtu,
-            ipam: {
-              type: "host-local",
-              ranges: [[{ subnet: env.subnet }]],
-              routes: [{ dst: NETWORK }],
-              dataDir: join(workspace.root, "ipam"),
-            },
-          },
-        ],
-      });
-      for (let i = 0; i < (index === 0 ? 2 : 1); i++) {
-        const pod = TestNetns.create(`${node.name}-pod`, { loUp: true });
-        podNamespaces.push(pod);
-        const result = workspace.run(node.ns, "add", network, pod.path, { CNI_PATH: suiteDir() });
-        if (result.status !== 0) throw new Error(`bridge ADD failed: ${result.stdout}${result.stderr}`);
-        added.push({ node, pod, network });
-        const address = pod.ipJson<{ addr_info: { local: string }[] }[]>("-4", "addr", "show", "dev", "eth0");
-        pods.push(new Pod(pod, address[0]?.addr_info[0]?.local ?? ""));
-      }
-    }
-    const pairs = pairsOf("tscni", cluster, podNamespaces, pods);
+    const one = await nodes.addNode("tnode1");
+    const two = await nodes.addNode("tnode2");
+    const pods = [nodes.addPod(one), nodes.addPod(one), nodes.addPod(two)];
+    const pairs = pairsOf("tscni", nodes.cluster, pods);
     await waitUntilReachable("tscni", pairs.acrossNodes.client, pairs.acrossNodes.server);
-    const [first] = nodes;
-    const mtus = `flannel.1 ${linkMtu(first?.ns as TestNetns, "flannel.1")}, pod eth0 ${linkMtu(podNamespaces[0] as TestNetns, "eth0")}`;
-    return { label: "tscni", ...pairs, mtus, destroy };
+    const mtus = `flannel.1 ${linkMtu(one.ns, "flannel.1")}, pod eth0 ${linkMtu(pods[0]?.ns as TestNetns, "eth0")}`;
+    return { label: "tscni", ...pairs, mtus, destroy: () => nodes.destroy() };
   } catch (error: unknown) {
-    destroy();
+    nodes.destroy();
     throw error;
   }
 }
@@ -147,39 +154,44 @@ function handMadePod(node: ClusterNode, subnet: string, mtu: number): Pod {
   return pod;
 }
 
+interface HandMadeNode {
+  readonly node: ClusterNode;
+  readonly subnet: string;
+  readonly gateway: string;
+  readonly mac: string;
+}
+
+/** What the agent does for each node, with `ip` and `bridge`: the device and every peer's entries. */
+function wireOverlayByHand(nodes: readonly HandMadeNode[], mtu: number): void {
+  for (const self of nodes) {
+    const ns = self.node.ns;
+    ns.ip(
+      ...["link", "add", "vxlan0", "mtu", String(mtu), "address", self.mac, "type", "vxlan", "id", "1"],
+      ...["local", self.node.underlayIp, "dev", "eth0", "dstport", "8472", "nolearning"],
+    );
+    ns.ip("addr", "add", `${self.gateway}/32`, "dev", "vxlan0");
+    ns.ip("link", "set", "vxlan0", "up");
+    for (const peer of nodes.filter((p) => p !== self)) {
+      ns.ip("neigh", "replace", peer.gateway, "lladdr", peer.mac, "dev", "vxlan0", "nud", "permanent");
+      runOk("bridge", ["-n", ns.name, "fdb", "replace", peer.mac, "dev", "vxlan0", "dst", peer.node.underlayIp]);
+      ns.ip("route", "replace", peer.subnet, "via", peer.gateway, "dev", "vxlan0", "onlink");
+    }
+  }
+}
+
 export async function handMadeCluster(): Promise<PodCluster> {
   const cluster = new Cluster({ underlayPrefix: "192.168.79" });
   try {
-    const nodes = [cluster.addNode("hnode1"), cluster.addNode("hnode2")];
+    const [one, two] = [1, 2].map((n) => ({
+      node: cluster.addNode(`hnode${n}`),
+      subnet: `10.244.${n}.0/24`,
+      gateway: `10.244.${n}.0`,
+      mac: `02:00:00:00:01:0${n}`,
+    })) as [HandMadeNode, HandMadeNode];
     const mtu = cluster.mtu - 50;
-    const plan = nodes.map((node, i) => ({
-      node,
-      subnet: `10.244.${i + 1}.0/24`,
-      gateway: `10.244.${i + 1}.0`,
-      mac: `02:00:00:00:01:0${i + 1}`,
-    }));
-    for (const self of plan) {
-      const ns = self.node.ns;
-      ns.ip(
-        ...["link", "add", "vxlan0", "mtu", String(mtu), "address", self.mac, "type", "vxlan", "id", "1"],
-        ...["local", self.node.underlayIp, "dev", "eth0", "dstport", "8472", "nolearning"],
-      );
-      ns.ip("addr", "add", `${self.gateway}/32`, "dev", "vxlan0");
-      ns.ip("link", "set", "vxlan0", "up");
-      for (const peer of plan.filter((p) => p !== self)) {
-        ns.ip("neigh", "replace", peer.gateway, "lladdr", peer.mac, "dev", "vxlan0", "nud", "permanent");
-        runOk("bridge", ["-n", ns.name, "fdb", "replace", peer.mac, "dev", "vxlan0", "dst", peer.node.underlayIp]);
-        ns.ip("route", "replace", peer.subnet, "via", peer.gateway, "dev", "vxlan0", "onlink");
-      }
-    }
-    const [one, two] = plan as [(typeof plan)[0], (typeof plan)[0]];
-    const pods = [one, one, two].map((p) => handMadePod(p.node, p.subnet, mtu));
-    const pairs = pairsOf(
-      "by hand",
-      cluster,
-      pods.map((p) => p.ns),
-      pods,
-    );
+    wireOverlayByHand([one, two], mtu);
+    const pods = [one, one, two].map((n) => handMadePod(n.node, n.subnet, mtu));
+    const pairs = pairsOf("by hand", cluster, pods);
     await waitUntilReachable("by hand", pairs.acrossNodes.client, pairs.acrossNodes.server);
     const mtus = `vxlan0 ${linkMtu(one.node.ns, "vxlan0")}, pod eth0 ${linkMtu(pods[0]?.ns as TestNetns, "eth0")}`;
     return { label: "by hand", ...pairs, mtus, destroy: () => cluster.destroy() };

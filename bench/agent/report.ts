@@ -23,7 +23,14 @@ export function percentile(samples: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 }
 
-export const median = (samples: readonly number[]): number => percentile(samples, 0.5);
+/** The middle sample, or the mean of the two middle ones. */
+export function median(samples: readonly number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return Number.isInteger(middle)
+    ? ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2
+    : (sorted[Math.floor(middle)] ?? NaN);
+}
 
 function ratioOf(figure: Figure): number | undefined {
   return figure.ratio ?? (figure.reference === undefined ? undefined : figure.tscni / figure.reference);
@@ -67,7 +74,7 @@ export function printFigures(title: string, figures: readonly Figure[]): boolean
       figure.name,
       number(figure.tscni, figure.unit),
       figure.reference === undefined ? "-" : number(figure.reference, figure.unit),
-      ratio === undefined ? "-" : `${ratio.toFixed(2)}x`,
+      ratio === undefined ? "-" : `${ratio.toFixed(3)}x`,
       targetText(figure),
       figure.target.kind === "none" ? "" : meetsTarget(figure) ? "met" : "MISSED",
     ];
