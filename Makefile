@@ -94,10 +94,13 @@ test-integration: build
 test-e2e: build $(DRIVER)
 	$(NODE_BIN)/mocha --config test/mocharc.e2e.json
 
+# Every benchmark runs even when an earlier one misses a target.
 bench: deps build $(DRIVER)
-	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/startup.ts
-	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/chain.ts
-	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/agent.ts
+	@status=0; \
+	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/startup.ts || status=1; \
+	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/chain.ts || status=1; \
+	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/agent.ts || status=1; \
+	exit $$status
 
 clean:
 	rm -rf dist build native/build test/driver/bin
