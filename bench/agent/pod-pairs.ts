@@ -1,14 +1,15 @@
 // The two sides of the throughput benchmark, each a cluster of two nodes on an underlay bridge
 // (test/helpers/cluster.ts), with two pods on the first node and one on the second:
 //
-// - the product: `tscni agent` on each node (the compiled binary, the file lease store, masquerade
-//   off as is its default) builds the VXLAN overlay, and our `bridge` plugin, through the libcni
-//   driver, makes the pods as flannel's delegate config asks (cni0, gateway, the MTU and subnet of
-//   the node's subnet.env, host-local, a route to the cluster network, no ipMasq);
+// - the product: `tscni agent` on each node (the compiled binary, the file lease store) builds the
+//   VXLAN overlay, and kube-flannel's conflist (flannel -> bridge -> host-local, all ours, one
+//   process) makes the pods through the libcni driver, from the node's subnet.env. Masquerade is off
+//   on both ends (the agent's default, and `ipMasq: false` in the delegate): it is a policy with
+//   connection tracking that the hand-made side has no counterpart for;
 // - by hand: the same topology made with `ip` and `bridge`: a VXLAN device with static neighbour,
 //   FDB and route entries at the same MTU, and pods on a bridge with a veth pair each.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { Cluster, type ClusterNode, eventually, Pod } from "../../test/helpers/cluster";
@@ -36,8 +37,7 @@ export interface PodCluster {
   destroy(): void;
 }
 
-const NETWORK = "10.244.0.0/16";
-const NET_CONF = { Network: NETWORK, Backend: { Type: "vxlan" } };
+const NET_CONF = { Network: "10.244.0.0/16", Backend: { Type: "vxlan" } };
 
 const linkMtu = (ns: TestNetns, device: string): number =>
   ns.ipJson<{ mtu: number }[]>("link", "show", device)[0]?.mtu ?? NaN;
@@ -52,32 +52,19 @@ function pairsOf(label: string, cluster: Cluster, pods: readonly Pod[]) {
   };
 }
 
-/** FLANNEL_SUBNET (as a network) and FLANNEL_MTU of the node's subnet.env, once the agent wrote it. */
-function subnetEnv(node: ClusterNode): { subnet: string; mtu: number } | undefined {
-  try {
-    const text = readFileSync(node.subnetFile, "utf8");
-    const prefix = /^FLANNEL_SUBNET=(\d+\.\d+\.\d+)\.1\/24$/m.exec(text)?.[1];
-    const mtu = Number(/^FLANNEL_MTU=(\d+)$/m.exec(text)?.[1]);
-    return prefix === undefined || !(mtu > 0) ? undefined : { subnet: `${prefix}.0/24`, mtu };
-  } catch {
-    return undefined;
-  }
-}
-
 async function waitUntilReachable(label: string, from: Pod, to: Pod): Promise<void> {
   if (!(await eventually(() => from.ping(to.ip, { timeoutSeconds: 1 }), 20_000, 200))) {
     throw new Error(`${label}: ${to.ip} is unreachable from ${from.ip}`);
   }
 }
 
-/** The bridge + host-local config that the flannel plugin delegates for this node's subnet.env. */
-function flannelDelegateConfig(network: string, env: { subnet: string; mtu: number }, dataDir: string) {
-  const bridge = { type: "bridge", bridge: "cni0", isGateway: true, ipMasq: false, mtu: env.mtu };
-  const ipam = { type: "host-local", ranges: [[{ subnet: env.subnet }]], routes: [{ dst: NETWORK }], dataDir };
-  return { cniVersion: "1.0.0", name: network, plugins: [{ ...bridge, ipam }] };
+/** kube-flannel's conflist (kube-flannel.yml, without portmap), masquerade off, for one node. */
+function flannelConflist(network: string, subnetFile: string, dataDir: string) {
+  const delegate = { hairpinMode: true, isDefaultGateway: true, ipMasq: false };
+  return { cniVersion: "0.3.1", name: network, plugins: [{ type: "flannel", subnetFile, dataDir, delegate }] };
 }
 
-/** Nodes of the product: our agent and our bridge plugin, pods added through the libcni driver. */
+/** Nodes of the product: our agent, and pods added by our flannel plugin through the libcni driver. */
 class ProductNodes {
   readonly cluster = new Cluster({ underlayPrefix: "192.168.78" });
   private readonly workspace = new DriverWorkspace();
@@ -96,13 +83,10 @@ class ProductNodes {
       ...["--net-config-path", this.netConf, "--store", `file:${join(this.cluster.dir, "leases")}`, "--iface", "eth0"],
       ...["--subnet-file", node.subnetFile, "--metrics-address", "", "--log-level", "warn"],
     ]);
-    if (!(await eventually(() => subnetEnv(node) !== undefined, 20_000))) throw new Error(`${name}: no subnet.env`);
-    const env = subnetEnv(node) ?? { subnet: "", mtu: 0 };
+    if (!(await eventually(() => existsSync(node.subnetFile), 20_000))) throw new Error(`${name}: no subnet.env`);
     const network = `podnet-${name}`;
-    this.workspace.writeConfig(
-      `${network}.conflist`,
-      flannelDelegateConfig(network, env, join(this.workspace.root, "ipam")),
-    );
+    const dataDir = join(this.workspace.root, "flannel", name);
+    this.workspace.writeConfig(`${network}.conflist`, flannelConflist(network, node.subnetFile, dataDir));
     return node;
   }
 
@@ -111,7 +95,7 @@ class ProductNodes {
     const ns = TestNetns.create(`${node.name}-pod`, { loUp: true });
     this.added.push({ node, pod: ns, network });
     const result = this.workspace.run(node.ns, "add", network, ns.path, { CNI_PATH: suiteDir() });
-    if (result.status !== 0) throw new Error(`bridge ADD failed: ${result.stdout}${result.stderr}`);
+    if (result.status !== 0) throw new Error(`flannel ADD failed: ${result.stdout}${result.stderr}`);
     const [address] = ns.ipJson<{ addr_info: { local: string }[] }[]>("-4", "addr", "show", "dev", "eth0");
     const pod = new Pod(ns, address?.addr_info[0]?.local ?? "");
     this.pods.push(pod);
