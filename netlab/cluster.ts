@@ -150,7 +150,7 @@ export class ClusterNode {
   attachPod(attach: (ns: Netns) => string): Pod {
     const ns = this.cluster.namespaces.create(`${this.name}-pod${this.pods.length + 1}`, { loUp: true });
     try {
-      const pod = new Pod(`${this.name}/pod${this.pods.length + 1}`, ns, attach(ns));
+      const pod = new Pod(ns, attach(ns), `${this.name}/pod${this.pods.length + 1}`);
       this.pods.push(pod);
       return pod;
     } catch (error: unknown) {
@@ -175,15 +175,15 @@ export class ClusterNode {
 }
 
 export class Pod {
-  /** "node1/pod2". */
-  readonly name: string;
   readonly ns: Netns;
   readonly ip: string;
+  /** "node1/pod2" for a node's pods. */
+  readonly name: string;
 
-  constructor(name: string, ns: Netns, ip: string) {
-    this.name = name;
+  constructor(ns: Netns, ip: string, name = ns.name) {
     this.ns = ns;
     this.ip = ip;
+    this.name = name;
   }
 
   /** One ICMP echo to each of `destinations` at once; resolves to those that answered. */
