@@ -134,7 +134,8 @@ export class ClusterNode {
     const hostEnd = `veth-${this.name}-${index}`.slice(0, 15);
     return this.attachPod((ns) => {
       const ip = `${base}${index + 1}`;
-      this.ns.ip("link", "add", hostEnd, "mtu", String(mtu), "type", "veth", "peer", "name", "eth0", "netns", ns.name);
+      const peer = ["peer", "name", "eth0", "mtu", String(mtu), "netns", ns.name];
+      this.ns.ip("link", "add", hostEnd, "mtu", String(mtu), "type", "veth", ...peer);
       this.ns.ip("link", "set", hostEnd, "master", "cni0", "up");
       ns.ip("addr", "add", `${ip}/24`, "dev", "eth0");
       ns.ip("link", "set", "eth0", "up");
