@@ -107,6 +107,7 @@ test-e2e: build $(DRIVER)
 bench: deps build $(DRIVER)
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/startup.ts
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/chain.ts
+	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/runtimes.ts
 
 clean:
 	rm -rf dist build native/build test/driver/bin
