@@ -13,6 +13,7 @@ import { ContainerdNode } from "../helpers/containerd";
 import { TestNetns } from "../helpers/netns";
 import { bridgePorts, filesIn, masqueradeChains, reservations } from "../helpers/node-state";
 import { rootNetnsState, type RootNetnsState } from "../helpers/root-netns";
+import { shippedFlannelConflist } from "../helpers/shipped-conf";
 import { scratchDir, suiteDir } from "../helpers/suite";
 
 /** What the task prints about its network, then an echo to the gateway. */
@@ -104,20 +105,7 @@ describe("containerd (ctr run --cni) on our plugins", function () {
     );
     const dataDir = join(containerd.dir, "flannel");
     const ipamDir = join(containerd.dir, "flannel-networks");
-    containerd.useNetwork({
-      name: "cbr0",
-      cniVersion: "0.3.1",
-      plugins: [
-        {
-          type: "flannel",
-          delegate: { hairpinMode: true, isDefaultGateway: true },
-          subnetFile,
-          dataDir,
-          ipam: { dataDir: ipamDir },
-        },
-        { type: "portmap", capabilities: { portMappings: true } },
-      ],
-    });
+    containerd.useNetwork(shippedFlannelConflist({ subnetFile, dataDir, ipamDataDir: ipamDir }));
 
     const result = containerd.runWithCni("task2", SHOW_NETWORK("10.244.5.1"));
     expect(result.status, `${result.stdout}${result.stderr}\n${containerd.log}`).to.equal(0);

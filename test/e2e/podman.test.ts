@@ -16,6 +16,7 @@ import { bridgePorts, eth0Address, filesIn, masqueradeChains, reservations } fro
 import { ping } from "../helpers/ping";
 import { PodmanNode } from "../helpers/podman";
 import { rootNetnsState, type RootNetnsState } from "../helpers/root-netns";
+import { shippedFlannelConflist } from "../helpers/shipped-conf";
 import { BUILT_BINARY, REFERENCE_PLUGINS, scratchDir, suiteDir } from "../helpers/suite";
 
 /** "10.244.3" of "10.244.3.7/24". */
@@ -128,21 +129,13 @@ describe("podman on our plugins", function () {
     let workspace: DriverWorkspace;
     let pod: TestNetns;
 
-    /** kube-flannel's network with the node's files in the node's directory. */
-    const flannelConflist = (node: ClusterNode) => ({
-      name: "cbr0",
-      cniVersion: "0.3.1",
-      plugins: [
-        {
-          type: "flannel",
-          delegate: { hairpinMode: true, isDefaultGateway: true },
-          subnetFile: node.subnetFile,
-          dataDir: join(node.dir, "flannel"),
-          ipam: { dataDir: join(node.dir, "networks") },
-        },
-        { type: "portmap", capabilities: { portMappings: true } },
-      ],
-    });
+    /** The shipped kube-flannel conflist with the node's files in the node's directory. */
+    const flannelConflist = (node: ClusterNode) =>
+      shippedFlannelConflist({
+        subnetFile: node.subnetFile,
+        dataDir: join(node.dir, "flannel"),
+        ipamDataDir: join(node.dir, "networks"),
+      });
     /** The node's pod subnet prefix ("10.244.3") from the subnet.env its agent wrote. */
     const subnetOf = (node: ClusterNode) =>
       existsSync(node.subnetFile)
