@@ -5,7 +5,7 @@
 // each leave the node as it was. The root namespace is compared before and after.
 
 import { expect } from "chai";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { buildBusyboxImage, type BusyboxImage } from "../helpers/busybox-image";
@@ -22,25 +22,19 @@ import { BUILT_BINARY, REFERENCE_PLUGINS, scratchDir, suiteDir } from "../helper
 /** "10.244.3" of "10.244.3.7/24". */
 const subnetPrefix = (address: string): string => /^(\d+\.\d+\.\d+)\.\d+\/24$/.exec(address)?.[1] ?? address;
 
-/** Podman's own network namespace files (it makes /run/netns/netns-<uuid> per container). */
-const podmanNetnsFiles = (): string[] => readdirSync("/run/netns").filter((f) => f.startsWith("netns-"));
-
 describe("podman on our plugins", function () {
   this.timeout(120_000);
   let rootBefore: RootNetnsState;
-  let netnsFilesBefore: string[];
   let imageDir: string;
   let image: BusyboxImage;
 
   before(() => {
     rootBefore = rootNetnsState();
-    netnsFilesBefore = podmanNetnsFiles();
     imageDir = scratchDir("image");
     image = buildBusyboxImage(imageDir);
   });
   after(() => {
     rmSync(imageDir, { recursive: true, force: true });
-    expect(podmanNetnsFiles()).to.deep.equal(netnsFilesBefore);
     expect(rootNetnsState()).to.deep.equal(rootBefore);
   });
 
@@ -83,6 +77,7 @@ describe("podman on our plugins", function () {
       expect(node.ipJson<{ ifname: string }[]>("link", "show").map((l) => l.ifname)).to.have.members(["lo", "cni0"]);
       expect(masqueradeChains(node)).to.deep.equal([]);
       expect(filesIn(join(podman.cniCacheDir, "results"))).to.deep.equal([]);
+      expect(filesIn(podman.netnsDir)).to.deep.equal([]);
     };
 
     it("podman run --rm: the container has its address, route, MTU and reaches its gateway; nothing is left", () => {
@@ -108,6 +103,7 @@ describe("podman on our plugins", function () {
 
       expect(reservations(ipamDir, "tscni")).to.deep.equal([ip]);
       expect(bridgePorts(node, "cni0")).to.have.length(1);
+      expect(filesIn(podman.netnsDir)).to.have.length(1);
       // iptables-save quotes the comment: name: \"tscni\" id: \"<container ID>\".
       expect(masqueradeChains(node)).to.have.length(1);
       expect(node.exec("iptables-save", ["-t", "nat"]).stdout).to.contain(`id: \\"${containerId}\\"`);
@@ -208,6 +204,7 @@ describe("podman on our plugins", function () {
       expect(reservations(join(node1.dir, "networks"), "cbr0")).to.deep.equal([]);
       expect(bridgePorts(node1.ns, "cni0")).to.deep.equal([]);
       expect(filesIn(join(podman1.cniCacheDir, "results"))).to.deep.equal([]);
+      expect(filesIn(podman1.netnsDir)).to.deep.equal([]);
 
       // podman rm on node2 releases the container and keeps the pod.
       const removed = podman2.podman("rm", "--force", "--time", "0", "peer");

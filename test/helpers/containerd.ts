@@ -10,6 +10,7 @@
 // CNI_NETNS on DEL).
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import {
   chmodSync,
@@ -34,7 +35,8 @@ import { REFERENCE_PLUGINS, scratchDir } from "./suite";
 /** The containerd namespace the tests' images and containers live in. */
 const NAMESPACE = "tscni-test";
 /** containerd-shim-runc-v2 puts its sockets here whatever the configuration says. */
-const SHIM_SOCKET_DIRS = ["/run/containerd/s", "/run/containerd"];
+const SHIM_SOCKET_DIR = "/run/containerd/s";
+const SHIM_SOCKET_DIRS = [SHIM_SOCKET_DIR, "/run/containerd"];
 
 let counter = 0;
 
@@ -56,6 +58,8 @@ export class ContainerdNode {
   private readonly socket: string;
   private readonly mounts: PrivateMounts;
   private readonly shimDirsExisted: boolean[];
+  /** Tasks started, for their shims' sockets. */
+  private readonly taskIds = new Set<string>();
   private daemon: ChildProcess | undefined;
   private output = "";
 
@@ -136,6 +140,7 @@ export class ContainerdNode {
 
   /** `ctr run --rm --cni` of the busybox image as container `id`, running `command`. */
   runWithCni(id: string, command: readonly string[]): RunResult {
+    this.taskIds.add(id);
     return this.ctr(
       "run",
       "--rm",
@@ -162,6 +167,14 @@ export class ContainerdNode {
     const left = await removeCgroup(this.cgroupParent);
     await this.mounts.stop();
     rmSync(this.dir, { recursive: true, force: true });
+    // A shim removes its socket when it exits, but not when killed: its name is containerd's
+    // sha256(<containerd address>/<namespace>/<task ID>).
+    for (const id of this.taskIds) {
+      const name = createHash("sha256")
+        .update(join(this.socket, NAMESPACE, id))
+        .digest("hex");
+      rmSync(join(SHIM_SOCKET_DIR, name), { force: true });
+    }
     SHIM_SOCKET_DIRS.forEach((dir, i) => {
       if (this.shimDirsExisted[i] === false && existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
     });

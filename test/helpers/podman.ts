@@ -1,8 +1,9 @@
 // Podman (Debian 12's 4.3, CNI network backend) as one node's container runtime, entirely private to
 // the test: its own containers.conf, storage, network config directory and CNI plugin directories,
 // run with `nsenter --net=<node netns>` (`ip netns exec` would remount /sys and hide the cgroup
-// mounts runc needs) inside a private mount namespace where libcni's cache (/var/lib/cni) and
-// podman's image cache (/var/lib/containers) are the test's directories. The system's
+// mounts runc needs) inside a private mount namespace where the containers' network namespace files
+// (/run/netns), libcni's cache (/var/lib/cni) and podman's image cache (/var/lib/containers) are
+// the test's directories. The system's
 // containers.conf, storage and /etc/cni/net.d are never read (their 87-podman-bridge network would
 // change the root namespace).
 
@@ -31,6 +32,8 @@ export class PodmanNode {
   readonly networkDir: string;
   /** libcni's cache as podman's plugins see it at /var/lib/cni. */
   readonly cniCacheDir: string;
+  /** The containers' network namespace files, as podman sees them at /run/netns. */
+  readonly netnsDir: string;
   /** Every container's cgroup is below this one (a top-level cgroup of the test's own). */
   readonly cgroupParent: string;
   private readonly mounts: PrivateMounts;
@@ -41,6 +44,7 @@ export class PodmanNode {
     this.dir = dir;
     this.networkDir = join(dir, "net.d");
     this.cniCacheDir = join(dir, "var-lib-cni");
+    this.netnsDir = join(dir, "run-netns");
     this.mounts = mounts;
     this.cgroupParent = cgroupParent;
     this.env = {
@@ -54,11 +58,12 @@ export class PodmanNode {
   /** A podman for the node whose network namespace is `netns`, with `image` imported. */
   static async create(netns: string, image: BusyboxImage, options: PodmanNodeOptions): Promise<PodmanNode> {
     const dir = scratchDir("podman");
-    for (const sub of ["net.d", "var-lib-cni", "var-lib-containers", "tmp"]) mkdirSync(join(dir, sub));
+    for (const sub of ["net.d", "run-netns", "var-lib-cni", "var-lib-containers", "tmp"]) mkdirSync(join(dir, sub));
     writeConfigs(dir, options.pluginDirs);
     let mounts: PrivateMounts;
     try {
       mounts = await PrivateMounts.create(dir, [
+        { path: "/run/netns", source: join(dir, "run-netns") },
         { path: "/var/lib/cni", source: join(dir, "var-lib-cni") },
         { path: "/var/lib/containers", source: join(dir, "var-lib-containers") },
       ]);
