@@ -1,11 +1,10 @@
 // Podman (Debian 12's 4.3, CNI network backend) as one node's container runtime, entirely private to
-// the test: its own containers.conf, storage, network config directory and CNI plugin directories,
-// run with `nsenter --net=<node netns>` (`ip netns exec` would remount /sys and hide the cgroup
-// mounts runc needs) inside a private mount namespace where the containers' network namespace files
-// (/run/netns), libcni's cache (/var/lib/cni) and podman's image cache (/var/lib/containers) are
-// the test's directories. The system's
-// containers.conf, storage and /etc/cni/net.d are never read (their 87-podman-bridge network would
-// change the root namespace).
+// the test: its own containers.conf, storage, network config directory and CNI plugin directories.
+// It runs with `nsenter --net=<node netns>` (`ip netns exec` would remount /sys and hide the cgroup
+// mounts runc needs), inside a private mount namespace where the containers' network namespace
+// files (/run/netns), libcni's cache (/var/lib/cni) and podman's image cache (/var/lib/containers)
+// are the test's directories. The system's containers.conf, storage and /etc/cni/net.d are never
+// read (the podman package's 87-podman-bridge network there would change the root namespace).
 
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
