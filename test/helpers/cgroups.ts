@@ -43,7 +43,7 @@ export function cgroupPids(name: string): number[] {
 }
 
 /** Kills what still runs in cgroup `name`, then removes its directories; the names of those left. */
-export async function removeCgroup(name: string): Promise<string[]> {
+export function removeCgroup(name: string): string[] {
   for (const pid of cgroupPids(name)) {
     try {
       process.kill(pid, "SIGKILL");
@@ -53,14 +53,15 @@ export async function removeCgroup(name: string): Promise<string[]> {
   }
   const left: string[] = [];
   for (const dir of cgroupDirs(name)) {
-    // A killed process leaves its cgroup a moment after the signal.
+    // A killed process leaves its cgroup a moment after the signal. Synchronous, so that an exit
+    // hook can use it too.
     let removed = false;
     for (let attempt = 0; attempt < 50 && !removed; attempt++) {
       try {
         rmdirSync(dir);
         removed = true;
       } catch {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
       }
     }
     if (!removed) left.push(dir);

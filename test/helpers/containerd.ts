@@ -39,6 +39,12 @@ const SHIM_SOCKET_DIR = "/run/containerd/s";
 const SHIM_SOCKET_DIRS = [SHIM_SOCKET_DIR, "/run/containerd"];
 
 let counter = 0;
+const live = new Set<ContainerdNode>();
+// A run that ends without its after hooks (an interrupted mocha) still kills containerd and the
+// tasks and removes their cgroups; the private mount namespace kills the rest (shims).
+process.on("exit", () => {
+  for (const containerd of live) containerd.killNow();
+});
 
 export interface ContainerdNodeOptions {
   /** Our installed suite; the reference plugins fill in the types it lacks (portmap, ...). */
@@ -60,6 +66,7 @@ export class ContainerdNode {
   private readonly shimDirsExisted: boolean[];
   /** Tasks started, for their shims' sockets. */
   private readonly taskIds = new Set<string>();
+  /** containerd itself (nsenter execs it: this is its PID). */
   private daemon: ChildProcess | undefined;
   private output = "";
 
@@ -92,6 +99,7 @@ export class ContainerdNode {
       throw error;
     }
     const containerd = new ContainerdNode(node, dir, mounts, shimDirsExisted);
+    live.add(containerd);
     try {
       await containerd.launch();
       containerd.ctrOk("image", "import", image.ociArchive);
@@ -155,6 +163,7 @@ export class ContainerdNode {
 
   /** Stops containerd by PID, then what it left behind, and removes every file. */
   async stop(): Promise<void> {
+    live.delete(this);
     const daemon = this.daemon;
     this.daemon = undefined;
     if (daemon !== undefined && daemon.exitCode === null && daemon.signalCode === null) {
@@ -164,7 +173,7 @@ export class ContainerdNode {
       await exited;
       clearTimeout(timer);
     }
-    const left = await removeCgroup(this.cgroupParent);
+    const left = removeCgroup(this.cgroupParent);
     await this.mounts.stop();
     rmSync(this.dir, { recursive: true, force: true });
     // A shim removes its socket when it exits, but not when killed: its name is containerd's
@@ -181,10 +190,20 @@ export class ContainerdNode {
     if (left.length > 0) throw new Error(`cgroups left behind: ${left.join(", ")}`);
   }
 
+  /** Kills containerd and the tasks at once (at exit, when stop() could not run). */
+  killNow(): void {
+    this.daemon?.kill("SIGKILL");
+    removeCgroup(this.cgroupParent);
+  }
+
   private async launch(): Promise<void> {
     const daemon = spawn(
       "nsenter",
-      [...this.mounts.nsenterArgs(this.node.path), "containerd", "--config", join(this.dir, "config.toml")],
+      // containerd dies with the test process, however that ends.
+      [
+        ...this.mounts.nsenterArgs(this.node.path),
+        ...["setpriv", "--pdeathsig", "KILL", "containerd", "--config", join(this.dir, "config.toml")],
+      ],
       { stdio: ["ignore", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } },
     );
     this.daemon = daemon;

@@ -17,6 +17,12 @@ import { run, type RunResult } from "./run";
 import { scratchDir } from "./suite";
 
 let counter = 0;
+const live = new Set<PodmanNode>();
+// A run that ends without its after hooks (an interrupted mocha) still kills its containers and
+// removes their cgroups; the private mount namespace kills the rest (conmon).
+process.on("exit", () => {
+  for (const node of live) removeCgroup(node.cgroupParent);
+});
 
 export interface PodmanNodeOptions {
   /** cni_plugin_dirs, searched in order (our installed suite first). */
@@ -71,6 +77,7 @@ export class PodmanNode {
       throw error;
     }
     const node = new PodmanNode(netns, dir, mounts, `/tscni-t${process.pid}-podman${++counter}`);
+    live.add(node);
     try {
       node.podmanOk("import", image.rootfsTar, BUSYBOX_IMAGE);
     } catch (error: unknown) {
@@ -111,7 +118,8 @@ export class PodmanNode {
   /** Removes every container (podman tears their networks down), then everything else it started. */
   async destroy(): Promise<void> {
     this.podman("rm", "--all", "--force", "--time", "0");
-    const left = await removeCgroup(this.cgroupParent);
+    live.delete(this);
+    const left = removeCgroup(this.cgroupParent);
     await this.mounts.stop();
     rmSync(this.dir, { recursive: true, force: true });
     if (left.length > 0) throw new Error(`cgroups left behind: ${left.join(", ")}`);

@@ -3,7 +3,8 @@
 // /opt/cni/bin; libcni caches in /var/lib/cni; podman keeps a cache in /var/lib/containers). A path
 // that exists is covered by a bind mount; a missing one is created inside an overlay of its nearest
 // existing ancestor, so the host's file system is never written. The runtime's own mounts (netns
-// files, container root filesystems) stay in the namespace and vanish with it.
+// files, container root filesystems) stay in the namespace and vanish with it. The holder dies with
+// the test process, however that ends.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
   mount --bind "$source" "$path"
 done
 echo ready
-exec sleep infinity
+exec setpriv --pdeathsig KILL sleep infinity
 `;
 
 const live = new Set<PrivateMounts>();
