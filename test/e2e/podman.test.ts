@@ -66,6 +66,16 @@ describe("podman on our plugins", function () {
           },
         ],
       });
+      podman.writeNetwork("tscni-b", {
+        cniVersion: "1.0.0",
+        plugins: [
+          {
+            type: "bridge",
+            bridge: "cni1",
+            ipam: { type: "host-local", ranges: [[{ subnet: "10.88.8.0/24" }]], dataDir: ipamDir },
+          },
+        ],
+      });
     });
     after(async () => {
       await podman?.destroy();
@@ -74,7 +84,8 @@ describe("podman on our plugins", function () {
 
     const expectNodeClean = () => {
       expect(reservations(ipamDir, "tscni")).to.deep.equal([]);
-      expect(node.ipJson<{ ifname: string }[]>("link", "show").map((l) => l.ifname)).to.have.members(["lo", "cni0"]);
+      expect(reservations(ipamDir, "tscni-b")).to.deep.equal([]);
+      expect(node.ipJson<{ ifname: string }[]>("link", "show", "type", "veth")).to.deep.equal([]);
       expect(masqueradeChains(node)).to.deep.equal([]);
       expect(filesIn(join(podman.cniCacheDir, "results"))).to.deep.equal([]);
       expect(filesIn(podman.netnsDir)).to.deep.equal([]);
@@ -91,6 +102,19 @@ describe("podman on our plugins", function () {
       expect(result.stdout).to.match(/eth0.* mtu 1400 /);
       expect(result.stdout).to.match(/^default via 10\.88\.7\.1 dev eth0/m);
       expect(result.stdout).to.contain("1 packets received");
+      expectNodeClean();
+    });
+
+    it("an address and a MAC of the user's choice (CNI_ARGS IP= and MAC=), a second network as eth1; --rm releases both", () => {
+      const result = podman.run(
+        "tscni:ip=10.88.7.50,mac=02:42:ac:11:00:09",
+        ["--rm", "--network", "tscni-b"],
+        ["sh", "-c", "ip -o -4 addr show && ip -o link show dev eth0"],
+      );
+      expect(result.status, result.stderr).to.equal(0);
+      expect(result.stdout).to.match(/^\d+: eth0\s+inet 10\.88\.7\.50\/24 /m);
+      expect(result.stdout).to.match(/^\d+: eth1\s+inet 10\.88\.8\.\d+\/24 /m);
+      expect(result.stdout).to.contain("link/ether 02:42:ac:11:00:09 ");
       expectNodeClean();
     });
 
