@@ -3,8 +3,9 @@
 // host-local), each side a podman of its own (test/helpers/podman.ts) in one node namespace made
 // for the benchmark. Podman executes every plugin of every network it knows with VERSION, then ADD,
 // and again in `podman container cleanup` for DEL: all of that is in `podman run --rm <image> true`.
-// `--network none` on the same podman is the baseline; the network's share is the difference.
-// Sides alternate within each repetition; figures are medians and p90s, ratios ours/reference.
+// `--network none` on the same podman, run right after, is the baseline: the network's share is the
+// median of those paired differences (pairs cancel most of the drift of a busy machine). Sides
+// alternate within each repetition; figures are medians and p90s, ratios ours/reference.
 //
 //   tsx bench/runtimes.ts           (make bench runs it; BENCH_RUNTIME_RUNS tunes it)
 
@@ -16,7 +17,7 @@ import { TestNetns } from "../test/helpers/netns";
 import { PodmanNode } from "../test/helpers/podman";
 import { REFERENCE_PLUGINS, removeInstalledSuite, scratchDir, suiteDir } from "../test/helpers/suite";
 
-const RUNS = Number(process.env["BENCH_RUNTIME_RUNS"] ?? 15);
+const RUNS = Number(process.env["BENCH_RUNTIME_RUNS"] ?? 21);
 const NETWORK = "bench";
 
 type Side = "reference" | "tscni";
@@ -24,6 +25,8 @@ type Side = "reference" | "tscni";
 interface Samples {
   readonly network: number[];
   readonly none: number[];
+  /** network - none, per repetition. */
+  readonly share: number[];
 }
 
 /** Milliseconds of one `podman run --rm <image> true` on `network`. */
@@ -80,16 +83,19 @@ async function main(): Promise<void> {
     }
 
     const samples: Record<Side, Samples> = {
-      reference: { network: [], none: [] },
-      tscni: { network: [], none: [] },
+      reference: { network: [], none: [], share: [] },
+      tscni: { network: [], none: [], share: [] },
     };
     const order: Side[] = ["reference", "tscni"];
     for (let i = 0; i < RUNS; i++) {
       for (const side of i % 2 === 0 ? order : [...order].reverse()) {
         const podman = podmans[side];
         if (podman === undefined) throw new Error(`no podman for ${side}`);
-        samples[side].network.push(timedRun(podman, NETWORK));
-        samples[side].none.push(timedRun(podman, "none"));
+        const network = timedRun(podman, NETWORK);
+        const none = timedRun(podman, "none");
+        samples[side].network.push(network);
+        samples[side].none.push(none);
+        samples[side].share.push(network - none);
       }
     }
 
@@ -104,11 +110,7 @@ async function main(): Promise<void> {
       percentile(samples.tscni.network, 0.9),
     );
     printRow("--network none, p50 (baseline)", p50("reference", "none"), p50("tscni", "none"));
-    printRow(
-      "the network's share (p50 minus baseline)",
-      p50("reference", "network") - p50("reference", "none"),
-      p50("tscni", "network") - p50("tscni", "none"),
-    );
+    printRow("network's share (p50 of network - none)", p50("reference", "share"), p50("tscni", "share"));
   } finally {
     for (const podman of Object.values(podmans)) await podman.destroy();
     node.delete();
