@@ -28,9 +28,9 @@ import { join } from "node:path";
 import { BUSYBOX_IMAGE, type BusyboxImage } from "./busybox-image";
 import { removeCgroup } from "./cgroups";
 import type { TestNetns } from "./netns";
-import { PrivateMounts } from "./private-mounts";
+import { type PrivateMounts, privateRuntimeRoot } from "./private-mounts";
 import { run, type RunResult } from "./run";
-import { REFERENCE_PLUGINS, scratchDir } from "./suite";
+import { REFERENCE_PLUGINS } from "./suite";
 
 /** The containerd namespace the tests' images and containers live in. */
 const NAMESPACE = "tscni-test";
@@ -82,22 +82,15 @@ export class ContainerdNode {
   }
 
   static async start(node: TestNetns, image: BusyboxImage, options: ContainerdNodeOptions): Promise<ContainerdNode> {
-    const dir = scratchDir("containerd");
-    for (const sub of ["net.d", "bin", "var-lib-cni", "fifo", "runc"]) mkdirSync(join(dir, sub));
+    const shimDirsExisted = SHIM_SOCKET_DIRS.map((d) => existsSync(d));
+    const { dir, mounts } = await privateRuntimeRoot("containerd", {
+      "/etc/cni/net.d": "net.d",
+      "/opt/cni/bin": "bin",
+      "/var/lib/cni": "var-lib-cni",
+    });
+    for (const sub of ["fifo", "runc"]) mkdirSync(join(dir, sub));
     writeBinDir(dir, options);
     writeConfig(dir);
-    const shimDirsExisted = SHIM_SOCKET_DIRS.map((d) => existsSync(d));
-    let mounts: PrivateMounts;
-    try {
-      mounts = await PrivateMounts.create(dir, [
-        { path: "/etc/cni/net.d", source: join(dir, "net.d") },
-        { path: "/opt/cni/bin", source: join(dir, "bin") },
-        { path: "/var/lib/cni", source: join(dir, "var-lib-cni") },
-      ]);
-    } catch (error: unknown) {
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    }
     const containerd = new ContainerdNode(node, dir, mounts, shimDirsExisted);
     live.add(containerd);
     try {

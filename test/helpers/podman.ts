@@ -12,9 +12,8 @@ import { join } from "node:path";
 import type { BusyboxImage } from "./busybox-image";
 import { BUSYBOX_IMAGE } from "./busybox-image";
 import { removeCgroup } from "./cgroups";
-import { PrivateMounts } from "./private-mounts";
+import { type PrivateMounts, privateRuntimeRoot } from "./private-mounts";
 import { run, type RunResult } from "./run";
-import { scratchDir } from "./suite";
 
 let counter = 0;
 const live = new Set<PodmanNode>();
@@ -62,20 +61,13 @@ export class PodmanNode {
 
   /** A podman for the node whose network namespace is `netns`, with `image` imported. */
   static async create(netns: string, image: BusyboxImage, options: PodmanNodeOptions): Promise<PodmanNode> {
-    const dir = scratchDir("podman");
-    for (const sub of ["net.d", "run-netns", "var-lib-cni", "var-lib-containers", "tmp"]) mkdirSync(join(dir, sub));
+    const { dir, mounts } = await privateRuntimeRoot("podman", {
+      "/run/netns": "run-netns",
+      "/var/lib/cni": "var-lib-cni",
+      "/var/lib/containers": "var-lib-containers",
+    });
+    for (const sub of ["net.d", "tmp"]) mkdirSync(join(dir, sub));
     writeConfigs(dir, options.pluginDirs);
-    let mounts: PrivateMounts;
-    try {
-      mounts = await PrivateMounts.create(dir, [
-        { path: "/run/netns", source: join(dir, "run-netns") },
-        { path: "/var/lib/cni", source: join(dir, "var-lib-cni") },
-        { path: "/var/lib/containers", source: join(dir, "var-lib-containers") },
-      ]);
-    } catch (error: unknown) {
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    }
     const node = new PodmanNode(netns, dir, mounts, `/tscni-t${process.pid}-podman${++counter}`);
     live.add(node);
     try {

@@ -8,8 +8,10 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, readdirSync, readlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
+
+import { scratchDir } from "./suite";
 
 export interface PathReplacement {
   /** The system path the runtime uses, e.g. /etc/cni/net.d. */
@@ -109,6 +111,26 @@ export class PrivateMounts {
     if (!live.delete(this)) return;
     for (const pid of this.processes()) killQuietly(pid);
     killQuietly(this.pid);
+  }
+}
+
+/**
+ * A scratch directory for a runtime (under build/, named after `label`) and a private mount
+ * namespace in which each system path of `paths` shows the subdirectory it names, e.g.
+ * `{ "/var/lib/cni": "var-lib-cni" }`. The directory is removed if the namespace cannot be made.
+ */
+export async function privateRuntimeRoot(
+  label: string,
+  paths: Readonly<Record<string, string>>,
+): Promise<{ dir: string; mounts: PrivateMounts }> {
+  const dir = scratchDir(label);
+  const replacements = Object.entries(paths).map(([path, sub]) => ({ path, source: join(dir, sub) }));
+  for (const { source } of replacements) mkdirSync(source, { recursive: true });
+  try {
+    return { dir, mounts: await PrivateMounts.create(dir, replacements) };
+  } catch (error: unknown) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
 }
 
