@@ -106,9 +106,10 @@ describe("podman on our plugins", function () {
     });
 
     it("an address and a MAC of the user's choice (CNI_ARGS IP= and MAC=), a second network as eth1; --rm releases both", () => {
+      // Interface names given: podman otherwise numbers the networks in map order, which varies.
       const result = podman.run(
-        "tscni:ip=10.88.7.50,mac=02:42:ac:11:00:09",
-        ["--rm", "--network", "tscni-b"],
+        "tscni:ip=10.88.7.50,mac=02:42:ac:11:00:09,interface_name=eth0",
+        ["--rm", "--network", "tscni-b:interface_name=eth1"],
         ["sh", "-c", "ip -o -4 addr show && ip -o link show dev eth0"],
       );
       expect(result.status, result.stderr).to.equal(0);
