@@ -4,7 +4,8 @@
 // bridge the chain runs in this one process (cni/invoke.ts).
 //
 // Beyond upstream: DEL forgets the saved config only once the delegate's DEL succeeded (upstream
-// loses it on failure and leaks the pod's address), a failed ADD leaves no saved config behind,
+// loses it on failure and leaks the pod's address), a failed ADD leaves no saved config behind, nor
+// does one killed while saving it once DEL ran,
 // CHECK replays the saved config, STATUS reports a missing subnet.env as "not ready" (code 50), and
 // GC is forwarded and drops the saved configs of containers that no longer exist.
 
@@ -43,8 +44,14 @@ async function cmdAdd(request: AddRequest): Promise<Result> {
 async function cmdDel(request: DelRequest): Promise<void> {
   const scratch = new ScratchDir(parseFlannelConf(request.config).dataDir);
   const saved = await scratch.load(request.containerId);
-  // Nothing saved: ADD never got as far as delegating, or DEL already ran.
-  if (saved === undefined) return;
+  if (saved === undefined) {
+    // Nothing saved: ADD never got as far as delegating (perhaps killed while saving), or DEL already ran.
+    // Best effort: a pod must not stay terminating over a temporary file; GC removes it too.
+    await scratch.removeInterruptedSaves(request.containerId).catch((error: unknown) => {
+      request.logger.warn("cannot remove an interrupted save's temporary file", { error: describe(error) });
+    });
+    return;
+  }
   const type = savedType(saved);
   if (type === undefined) {
     // As upstream: failing would keep the pod terminating forever; GC removes the file later.
