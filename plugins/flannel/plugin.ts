@@ -28,7 +28,10 @@ async function cmdAdd(request: AddRequest): Promise<Result> {
   try {
     await scratch.save(request.containerId, bytes);
   } catch (error: unknown) {
-    throw new CniError(ErrorCode.IoFailure, "failed to save the delegate config", describe(error), { cause: error });
+    const path = scratch.pathOf(request.containerId);
+    throw new CniError(ErrorCode.IoFailure, `failed to save the delegate config ${path}`, describe(error), {
+      cause: error,
+    });
   }
   try {
     return await request.invoke.add(delegate.type, bytes);
