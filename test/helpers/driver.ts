@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import type { TestNetns } from "./netns";
-import { run, type RunResult } from "./run";
+import { run, runAsync, type RunResult } from "./run";
 import { DRIVER, scratchDir } from "./suite";
 
 export class DriverWorkspace {
@@ -34,9 +34,22 @@ export class DriverWorkspace {
     netns: string,
     env: Readonly<Record<string, string>>,
   ): RunResult {
-    return run("ip", ["netns", "exec", host.name, DRIVER, verb, network, netns], {
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", NETCONFPATH: this.confDir, CNI_CACHE_DIR: this.cacheDir, ...env },
-    });
+    return run("ip", ["netns", "exec", host.name, DRIVER, verb, network, netns], { env: this.env(env) });
+  }
+
+  /** `run` without blocking, for several runs in flight. */
+  runAsync(
+    host: TestNetns,
+    verb: "add" | "check" | "del",
+    network: string,
+    netns: string,
+    env: Readonly<Record<string, string>>,
+  ): Promise<RunResult> {
+    return runAsync("ip", ["netns", "exec", host.name, DRIVER, verb, network, netns], { env: this.env(env) });
+  }
+
+  private env(extra: Readonly<Record<string, string>>): Record<string, string> {
+    return { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", NETCONFPATH: this.confDir, CNI_CACHE_DIR: this.cacheDir, ...extra };
   }
 
   remove(): void {

@@ -1,5 +1,5 @@
 // Runs commands for tests without a shell: arguments are passed as an array, always.
-import { spawnSync, type SpawnSyncOptions } from "node:child_process";
+import { spawn, type SpawnOptions, spawnSync, type SpawnSyncOptions } from "node:child_process";
 
 export interface RunResult {
   readonly status: number | null;
@@ -26,4 +26,24 @@ export function runOk(command: string, args: readonly string[], options: SpawnSy
     throw new Error(`${command} ${args.join(" ")} exited ${result.status ?? result.signal}: ${result.stderr.trim()}`);
   }
   return result.stdout;
+}
+
+/** `run` without blocking: for tests that keep several commands in flight. */
+export function runAsync(command: string, args: readonly string[], options: SpawnOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { timeout: 60_000, ...options, stdio: ["ignore", "pipe", "pipe"] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
+    child.on("error", (error) => reject(new Error(`cannot run ${command}`, { cause: error })));
+    child.on("close", (status, signal) =>
+      resolve({
+        status,
+        signal,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+      }),
+    );
+  });
 }
