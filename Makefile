@@ -5,6 +5,7 @@
 #   make install   binary and one link per plugin into $(DESTDIR)$(PREFIX)
 #   make test      unit tests, then integration and end-to-end tests (root)
 #   make bench     start-up and plugin-chain latency against the reference plugins; node agent
+#   make reliability  full fault injection (SIGKILL mid-ADD/DEL) and soak, with figures (root)
 #   make clean
 
 PREFIX ?= /opt/cni/bin
@@ -30,7 +31,7 @@ DEB_PACKAGES := iproute2 util-linux gcc g++ make python3 golang-go golang-github
 BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig
 
-.PHONY: all deps build native typecheck install uninstall test test-unit test-integration test-e2e bench clean
+.PHONY: all deps build native typecheck install uninstall test test-unit test-integration test-e2e bench reliability clean
 
 all: build
 
@@ -102,6 +103,11 @@ bench: deps build $(DRIVER)
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/chain.ts || status=1; \
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/agent.ts || status=1; \
 	exit $$status
+
+# Full runs of what `make test` samples; the last line says PASS or FAIL. RELIABILITY_ARGS: see
+# test/reliability/main.ts (--seed, --kill-trials, --del-trials, --soak, --in-flight).
+reliability: deps build $(DRIVER)
+	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx test/reliability/main.ts $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf dist build native/build test/driver/bin

@@ -20,6 +20,8 @@ export interface FaultPlan {
   readonly addTrials: number;
   /** Kill trials during DEL at uniformly drawn delays, per chain. */
   readonly delTrials: number;
+  /** Normal ADDs and DELs timed per chain before the trials. */
+  readonly calibrationRuns: number;
   readonly seed: number;
 }
 
@@ -28,6 +30,8 @@ export interface Trial {
   readonly verb: "ADD" | "DEL";
   /** "uniform" for a drawn delay, else the fixed point's name. */
   readonly moment: string;
+  /** The moment as a share of the verb's median duration on this chain (1 = where a normal run ends). */
+  readonly share: number;
   readonly run: KilledRun;
   /** DEL attempts the runtime needed afterwards (at most 3); 0 when all three failed. */
   readonly delAttempts: number;
@@ -51,7 +55,6 @@ export interface FaultReport {
   readonly failures: readonly string[];
 }
 
-const CALIBRATION_RUNS = 5;
 const MAX_DEL_ATTEMPTS = 3;
 /** Delays are drawn up to this multiple of the median duration: the tail shows complete runs. */
 const DELAY_SPAN = 1.1;
@@ -71,7 +74,7 @@ export async function runFaultInjection(
     try {
       const bed = new FaultBed(node, node.chains[0]!);
       await bed.addBystander();
-      const calibration = await bed.calibrate();
+      const calibration = await bed.calibrate(plan.calibrationRuns);
       calibrations.push(calibration);
       progress(
         `${bed.chain.label}: ADD ${median(calibration.addMs).toFixed(1)} ms, DEL ${median(calibration.delMs).toFixed(1)} ms`,
@@ -100,6 +103,8 @@ class FaultBed {
   readonly node: ReliabilityNode;
   readonly chain: Chain;
   private bystander: { pod: Pod; veth: string } | undefined;
+  /** Median durations of a normal ADD and DEL, once calibrated. */
+  private medians = { ADD: 1, DEL: 1 };
 
   constructor(node: ReliabilityNode, chain: Chain) {
     this.node = node;
@@ -115,10 +120,10 @@ class FaultBed {
   }
 
   /** Times normal ADDs and DELs (direct invocations, as the trials make them). */
-  async calibrate(): Promise<Calibration> {
+  async calibrate(runs: number): Promise<Calibration> {
     const addMs: number[] = [];
     const delMs: number[] = [];
-    for (let i = 0; i < CALIBRATION_RUNS; i++) {
+    for (let i = 0; i < runs; i++) {
       const pod = this.node.pod();
       try {
         const add = await runAndKill(this.invocation("ADD", pod), NEVER);
@@ -131,6 +136,7 @@ class FaultBed {
         pod.ns.delete();
       }
     }
+    this.medians = { ADD: median(addMs), DEL: median(delMs) };
     return { chain: this.chain.label, addMs, delMs };
   }
 
@@ -190,7 +196,8 @@ class FaultBed {
     const gc = await this.gc([this.bystanderPod()]);
     if (gc.exitCode !== 0) failures.push(`GC: ${gc.stdout.trim()}`);
     const afterGc = [...podInterfaces(pod.ns), ...leftovers(this.node, this.keep())];
-    return { chain: this.chain.label, verb, moment, run, delAttempts, afterDel, afterGc, failures };
+    const share = run.atMs / this.medians[verb];
+    return { chain: this.chain.label, verb, moment, share, run, delAttempts, afterDel, afterGc, failures };
   }
 
   /** The end: the bystander still whole, then deleted; GC with nothing valid; the node must be empty. */

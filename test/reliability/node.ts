@@ -125,6 +125,8 @@ export interface NodeOptions {
   readonly wrap?: (command: string, args: readonly string[]) => [string, string[]];
 }
 
+const liveNodes = new Set<ReliabilityNode>();
+
 export class ReliabilityNode {
   readonly host: TestNetns;
   readonly workspace: DriverWorkspace;
@@ -139,6 +141,7 @@ export class ReliabilityNode {
     this.viewPrefix = options.viewPrefix ?? "";
     this.wrap = options.wrap ?? ((command, args) => [command, [...args]]);
     this.host = TestNetns.create("node", { loUp: true });
+    liveNodes.add(this);
     try {
       mkdirSync(this.stateDir, { recursive: true });
       this.chains = specs.map((spec, index) => new Chain(spec, index, this.workspace.root, this.stateDir));
@@ -192,24 +195,18 @@ export class ReliabilityNode {
   }
 
   remove(): void {
+    liveNodes.delete(this);
     this.host.delete();
     this.workspace.remove();
+  }
+
+  /** Removes every node not removed yet (an interrupted run). */
+  static removeAll(): void {
+    for (const node of [...liveNodes]) node.remove();
   }
 }
 
 /** cnitool's container ID for a namespace path: "cnitool-" and the first 10 bytes of its SHA-512. */
 export function cnitoolContainerId(netnsPath: string): string {
   return `cnitool-${createHash("sha512").update(netnsPath).digest("hex").slice(0, 20)}`;
-}
-
-export function removeQuietly(...items: readonly ({ remove(): void } | { delete(): void } | undefined)[]): void {
-  for (const item of items) {
-    if (item === undefined) continue;
-    try {
-      if ("remove" in item) item.remove();
-      else item.delete();
-    } catch {
-      // Clean-up goes on; the leftover checks report what stayed.
-    }
-  }
 }

@@ -99,9 +99,9 @@ class Soak {
     let issued = 0;
     const worker = async (): Promise<void> => {
       while (issued < plan.operations) {
-        issued += 1;
+        const number = ++issued;
         await this.step();
-        if (issued % 500 === 0) progress(`soak: ${issued} operations issued, ${this.failures.length} failures`);
+        if (number % 500 === 0) progress(`soak: ${number} operations, ${this.failures.length} failures`);
       }
     };
     await Promise.all(Array.from({ length: plan.inFlight }, worker));
