@@ -4,10 +4,10 @@
 // bridge the chain runs in this one process (cni/invoke.ts).
 //
 // Beyond upstream: DEL forgets the saved config only once the delegate's DEL succeeded (upstream
-// loses it on failure and leaks the pod's address), a failed ADD leaves no saved config behind, nor
-// does one killed while saving it once DEL ran,
-// CHECK replays the saved config, STATUS reports a missing subnet.env as "not ready" (code 50), and
-// GC is forwarded and drops the saved configs of containers that no longer exist.
+// loses it on failure and leaks the pod's address), a failed ADD leaves no saved config behind (nor,
+// once DEL ran, does one killed while saving it), CHECK replays the saved config, STATUS reports a
+// missing subnet.env as "not ready" (code 50), and GC is forwarded and drops the saved configs of
+// containers that no longer exist.
 
 import { CniError, ErrorCode } from "../../cni/errors";
 import { isObject, type JsonObject } from "../../cni/json";
