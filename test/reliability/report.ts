@@ -3,7 +3,7 @@
 
 import type { FaultReport, Trial } from "./faults";
 import { median } from "./faults";
-import { countByKind, type Leftover, LEFTOVER_KINDS } from "./leftovers";
+import { countByKind, type Leftover, type LeftoverKind, LEFTOVER_KINDS } from "./leftovers";
 import type { SoakReport } from "./soak";
 
 /** Problems that make the run fail, one line each; empty when it passed. */
@@ -89,9 +89,20 @@ function histogram(trials: readonly Trial[]): string {
   return labels.join(", ");
 }
 
+const PLURAL: Readonly<Record<LeftoverKind, string>> = {
+  reservation: "reservations",
+  "partial file": "partial files",
+  veth: "veths",
+  "masquerade rule": "masquerade rules",
+  "saved delegate config": "saved delegate configs",
+  "cache entry": "cache entries",
+  "lock held": "locks held",
+  "pod interface": "pod interfaces",
+};
+
 function formatCounts(items: readonly Leftover[]): string {
   const counts = countByKind(items);
-  return LEFTOVER_KINDS.map((kind) => `${kind}s ${counts[kind]}`).join(", ");
+  return LEFTOVER_KINDS.map((kind) => `${PLURAL[kind]} ${counts[kind]}`).join(", ");
 }
 
 function describeTrial(trial: Trial): string {
