@@ -111,10 +111,15 @@ bench: deps build $(DRIVER)
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/agent.ts || status=1; \
 	exit $$status
 
-# Full runs of what `make test` samples; the last line says PASS or FAIL. RELIABILITY_ARGS: see
-# test/reliability/main.ts (--seed, --kill-trials, --del-trials, --soak, --in-flight).
+# Full runs of what `make test` samples: fault injection and soak (RELIABILITY_ARGS: see
+# test/reliability/main.ts), then the full fuzz run once the fuzzer (test/fuzz) is in the tree.
+# Each prints its figures; the last line says PASS or FAIL for all of them.
 reliability: deps build $(DRIVER)
-	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx test/reliability/main.ts $(RELIABILITY_ARGS)
+	@status=0; \
+	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx test/reliability/main.ts $(RELIABILITY_ARGS) || status=1; \
+	if [ -f test/fuzz/run.ts ]; then $(MAKE) --no-print-directory fuzz || status=1; fi; \
+	if [ $$status -eq 0 ]; then echo "reliability: PASS"; else echo "reliability: FAIL"; fi; \
+	exit $$status
 
 clean:
 	rm -rf dist build native/build test/driver/bin

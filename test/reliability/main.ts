@@ -1,5 +1,5 @@
 // make reliability: the full fault-injection and soak runs against the built suite (root, in
-// namespaces and directories of their own), their figures, and a last line saying PASS or FAIL.
+// namespaces and directories of their own), their figures, and a line saying PASS or FAIL.
 //
 //   tsx test/reliability/main.ts [--seed N] [--kill-trials N] [--del-trials N] [--soak N] [--in-flight N]
 
@@ -48,8 +48,8 @@ async function main(): Promise<number> {
   const summary = `${faults.trials.length} kill trials, ${Object.values(soak.operations).reduce((a, b) => a + b, 0)} soak operations`;
   console.log(
     problems.length === 0
-      ? `reliability: PASS (${summary}, nothing left behind)`
-      : `reliability: FAIL (${problems.length} problems)`,
+      ? `fault injection and soak: PASS (${summary}, nothing left behind)`
+      : `fault injection and soak: FAIL (${problems.length} problems)`,
   );
   return problems.length === 0 ? 0 : 1;
 }
