@@ -19,7 +19,7 @@ const argv = yargs(hideBin(process.argv))
   .option("seed", { type: "number", default: 1, describe: "seed of the kill delays and the soak's operation mix" })
   .option("kill-trials", {
     type: "number",
-    default: 56,
+    default: 64,
     describe: "ADD kill trials at uniform delays per chain (4 chains; fixed points come on top)",
   })
   .option("del-trials", { type: "number", default: 12, describe: "DEL kill trials per chain" })
