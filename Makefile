@@ -6,6 +6,7 @@
 #   make install   binary and one link per plugin into $(DESTDIR)$(PREFIX)
 #   make test      unit tests, then integration and end-to-end tests (root)
 #   make bench     start-up and plugin-chain latency against the reference plugins; node agent
+#   make reliability  full fault injection (SIGKILL mid-ADD/DEL) and soak, with figures (root)
 #   make clean
 
 PREFIX ?= /opt/cni/bin
@@ -33,7 +34,7 @@ DEB_PACKAGES := iproute2 util-linux gcc g++ make python3 golang-go golang-github
 BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig
 
-.PHONY: all demo deps build native typecheck install uninstall test test-unit test-integration test-e2e bench clean
+.PHONY: all demo deps build native typecheck install uninstall test test-unit test-integration test-e2e bench reliability clean
 
 all: build
 
@@ -118,6 +119,16 @@ bench: deps build $(DRIVER)
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/chain.ts || status=1; \
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/agent.ts || status=1; \
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/runtimes.ts || status=1; \
+	exit $$status
+
+# Full runs of what `make test` samples: fault injection and soak (RELIABILITY_ARGS: see
+# test/reliability/main.ts), then the full fuzz run once the fuzzer (test/fuzz) is in the tree.
+# Each prints its figures; the last line says PASS or FAIL for all of them.
+reliability: deps build $(DRIVER)
+	@status=0; \
+	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx test/reliability/main.ts $(RELIABILITY_ARGS) || status=1; \
+	if [ -f test/fuzz/run.ts ]; then $(MAKE) --no-print-directory fuzz || status=1; fi; \
+	if [ $$status -eq 0 ]; then echo "reliability: PASS"; else echo "reliability: FAIL"; fi; \
 	exit $$status
 
 clean:

@@ -1,2 +1,2 @@
 // Commands for tests: the lab's runner (no shell, arguments as an array).
-export { run, runOk, type RunResult } from "../../netlab/run";
+export { run, runAsync, runOk, type RunResult } from "../../netlab/run";
