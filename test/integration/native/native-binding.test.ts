@@ -73,12 +73,12 @@ describe("native addon", () => {
       expect(native.sysctlRead(host.ns.path, "net/ipv4/conf/br.7/forwarding")).to.equal("1\n");
     });
 
-    it("reports a missing sysctl as ENOENT from open, with the path", () => {
+    it("reports a missing sysctl as ENOENT from openat2, with the path", () => {
       const error = thrown(() => host.handle.sysctlRead("net/ipv4/conf/nope0/forwarding"));
       expect(error).to.include({
         errno: -2,
         code: "ENOENT",
-        syscall: "open",
+        syscall: "openat2",
         path: "/proc/sys/net/ipv4/conf/nope0/forwarding",
       });
     });
