@@ -28,7 +28,7 @@ DEB_PACKAGES := iproute2 util-linux gcc g++ make python3 golang-go golang-github
 	containernetworking-plugins hyperfine iptables nftables etcd-server etcd-client iperf3 systemd
 
 BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify \
-	--no-compile-autoload-dotenv --no-compile-autoload-bunfig
+	--no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json
 
 .PHONY: all deps build native typecheck install uninstall test test-unit test-integration test-e2e bench clean
 
