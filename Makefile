@@ -1,5 +1,6 @@
 # tscni: CNI plugin suite in one Bun-compiled multi-call binary.
 #
+#   make demo      a 3-node namespace cluster (agents, pods through libcni), a connectivity matrix; removed after
 #   make deps      Debian packages the build and the tests need (idempotent)
 #   make build     native addon, type check, compiled binary (dist/tscni)
 #   make install   binary and one link per plugin into $(DESTDIR)$(PREFIX)
@@ -30,7 +31,7 @@ DEB_PACKAGES := iproute2 util-linux gcc g++ make python3 golang-go golang-github
 BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json
 
-.PHONY: all deps build native typecheck install uninstall test test-unit test-integration test-e2e bench clean
+.PHONY: all demo deps build native typecheck install uninstall test test-unit test-integration test-e2e bench clean
 
 all: build
 
@@ -94,6 +95,12 @@ test-integration: build
 
 test-e2e: build $(DRIVER)
 	$(NODE_BIN)/mocha --config test/mocharc.e2e.json
+
+# Everything it makes lives in namespaces tscni-demo-<pid>-* and build/demo-*/, removed at the end,
+# also on Ctrl-C or failure; the exit status is non-zero when a pod cannot reach another.
+# DEMO_ARGS="--nodes 5 --pods-per-node 3" changes the cluster's size.
+demo: deps build $(DRIVER)
+	env -u NODE_EXTRA_CA_CERTS node --import=tsx demo/demo.ts $(DEMO_ARGS)
 
 # Every benchmark runs even when an earlier one misses a target.
 bench: deps build $(DRIVER)
