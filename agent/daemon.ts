@@ -9,7 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "../cni/log";
 import type { Handle } from "../native/netlink/handle";
 import { Overlay } from "./datapath/overlay";
-import type { Lease, LeaseAttrs, LeaseEvent, LeaseStore } from "./lease";
+import { type Lease, type LeaseAttrs, type LeaseEvent, type LeaseStore, leaseAfter } from "./lease";
 import { AgentMetrics } from "./metrics";
 import { isSameNode } from "./store/lease-codec";
 import type { NetworkConfig } from "./network-config";
@@ -242,7 +242,7 @@ export class Agent {
     const attrs = this.attrs;
     if (own === undefined || attrs === undefined || this.abort.signal.aborted) return;
     // Gone, or taken by another node (it lapsed and someone leased it): either way not ours.
-    const ownNow = ownLeaseIn(event, own.key);
+    const ownNow = leaseAfter(event, own.key);
     if (ownNow === null || (ownNow !== undefined && !isSameNode(ownNow.attrs, attrs))) {
       this.fail(new LeaseRevokedError(own.key, ownNow?.attrs.publicIp));
       void this.stop();
@@ -322,18 +322,6 @@ export class Agent {
   /** Resolves after `ms`, or at once when the agent stops. */
   private async sleep(ms: number): Promise<void> {
     await delay(ms, undefined, { signal: this.abort.signal }).catch(() => {});
-  }
-}
-
-/** This node's lease as `event` leaves it: null when gone, undefined when the event is about others only. */
-function ownLeaseIn(event: LeaseEvent, key: string): Lease | null | undefined {
-  switch (event.type) {
-    case "snapshot":
-      return event.leases.find((lease) => lease.key === key) ?? null;
-    case "removed":
-      return event.lease.key === key ? null : undefined;
-    case "added":
-      return event.lease.key === key ? event.lease : undefined;
   }
 }
 
