@@ -10,7 +10,11 @@ export interface RunResult {
 
 export function run(command: string, args: readonly string[], options: SpawnSyncOptions = {}): RunResult {
   const result = spawnSync(command, args, { encoding: "utf8", timeout: 60_000, ...options });
-  if (result.error !== undefined) throw new Error(`cannot run ${command}`, { cause: result.error });
+  // A command that exits without reading all its input (a plugin answering VERSION) breaks the pipe;
+  // like Go's os/exec (what runtimes use), that is no failure when the command did run.
+  const brokenInputPipe =
+    (result.error as NodeJS.ErrnoException | undefined)?.code === "EPIPE" && result.status !== null;
+  if (result.error !== undefined && !brokenInputPipe) throw new Error(`cannot run ${command}`, { cause: result.error });
   return {
     status: result.status,
     signal: result.signal,
