@@ -124,10 +124,12 @@ describe(`agent resilience: three nodes on etcd, an etcd outage of ${OUTAGE_SECO
     await etcd?.stop();
   });
 
-  const node = (index: number): OverlayNode => {
-    const found = overlay.nodes[index];
-    if (found === undefined) throw new Error(`no node ${index}`);
-    return found;
+  /** The nodes, in the order they were added. */
+  const nodes = (): [OverlayNode, OverlayNode, OverlayNode] => {
+    const [one, two, three] = overlay.nodes;
+    if (one === undefined || two === undefined || three === undefined)
+      throw new Error("the cluster has no three nodes");
+    return [one, two, three];
   };
   const store = (): TestEtcd => {
     if (etcd === undefined) throw new Error("etcd did not start");
@@ -156,7 +158,7 @@ describe(`agent resilience: three nodes on etcd, an etcd outage of ${OUTAGE_SECO
     const stoppedAt = Date.now();
 
     // Reconciling needs no store: an entry of no lease, added by hand, is removed while etcd is down.
-    const one = node(0);
+    const [one] = nodes();
     one.ns.ip("neigh", "add", "10.244.250.0", "lladdr", "02:00:00:00:de:ad", "dev", "flannel.1", "nud", "permanent");
     expect(
       await eventually(() => hasItsPeers(one), (RECONCILE_SECONDS + 2) * 1000),
@@ -196,7 +198,7 @@ describe(`agent resilience: three nodes on etcd, an etcd outage of ${OUTAGE_SECO
   });
 
   it(`a dead node's lease (TTL ${SHORT_LEASE_TTL_SECONDS} s) expires and the others prune it; restarted, it is added back`, async () => {
-    const three = node(2);
+    const [, , three] = nodes();
     const others = overlay.nodes.filter((n) => n !== three);
     const subnet = three.subnet();
     const agent = three.agent;
@@ -222,7 +224,7 @@ describe(`agent resilience: three nodes on etcd, an etcd outage of ${OUTAGE_SECO
   });
 
   it("a node restarted with a changed underlay address keeps its subnet; its lease and every peer's entries follow", async () => {
-    const two = node(1);
+    const [one, two] = nodes();
     const subnet = two.subnet();
     const before = two.vtepMac();
     expect(await two.agent?.stop()).to.equal(0);
@@ -240,9 +242,7 @@ describe(`agent resilience: three nodes on etcd, an etcd outage of ${OUTAGE_SECO
     };
     expect(lease.PublicIP).to.equal(moved);
     expect(lease.BackendData.VtepMAC).to.equal(two.vtepMac()).and.not.equal(before);
-    expect(await eventually(everyNodeHasItsPeers, 10_000), JSON.stringify(kernelPeerEntries(node(0).ns))).to.equal(
-      true,
-    );
+    expect(await eventually(everyNodeHasItsPeers, 10_000), JSON.stringify(kernelPeerEntries(one.ns))).to.equal(true);
     for (const other of overlay.nodes.filter((n) => n !== two)) {
       expect(kernelPeerEntries(other.ns).fdb.map((e) => e.dst)).to.not.include(two.node.underlayIp);
     }
