@@ -83,8 +83,20 @@ describe("native addon", () => {
       });
     });
 
-    it("refuses a sysctl key outside net/ in C++ too, even when TypeScript's check is bypassed", () => {
-      expect(() => native.sysctlRead(host.ns.path, "net/../kernel/hostname")).to.throw(TypeError, /usage/);
+    it("refuses a sysctl key outside net/ (.., ., empty components, absolute paths, NUL) in C++ too, even when TypeScript's check is bypassed", () => {
+      for (const key of [
+        "net/../kernel/hostname",
+        "net/ipv4/conf/..",
+        "net/./ipv4/ip_forward",
+        "net//ipv4/ip_forward",
+        "/net/ipv4/ip_forward",
+        "/proc/sys/net/ipv4/ip_forward",
+        "kernel/hostname",
+        "net/ipv4\0/ip_forward",
+      ]) {
+        expect(() => native.sysctlRead(host.ns.path, key), key).to.throw(TypeError, /usage/);
+        expect(() => native.sysctlWrite(host.ns.path, key, "1"), key).to.throw(TypeError, /usage/);
+      }
       expect(() => native.sysctlWrite(null, "kernel/hostname", "x")).to.throw(TypeError, /usage/);
     });
 
