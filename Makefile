@@ -5,8 +5,9 @@
 #   make build     native addon, type check, compiled binary (dist/tscni)
 #   make install   binary and one link per plugin into $(DESTDIR)$(PREFIX)
 #   make test      unit tests, then integration and end-to-end tests (root)
+#   make resilience  the agent-resilience tests with the full 60 s etcd outage (make test: 10 s)
 #   make bench     start-up and plugin-chain latency against the reference plugins; node agent
-#   make reliability  full fault injection (SIGKILL mid-ADD/DEL) and soak, with figures (root)
+#   make reliability  full fault injection (SIGKILL mid-ADD/DEL), soak, resilience and fuzzing, with figures (root)
 #   make clean
 
 PREFIX ?= /opt/cni/bin
@@ -32,9 +33,9 @@ DEB_PACKAGES := iproute2 util-linux gcc g++ make python3 golang-go golang-github
 	podman runc containerd busybox-static time
 
 BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify \
-	--no-compile-autoload-dotenv --no-compile-autoload-bunfig
+	--no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json
 
-.PHONY: all demo deps build native typecheck install uninstall test test-unit test-integration test-e2e bench reliability clean
+.PHONY: all demo deps build native typecheck install uninstall test test-unit test-integration test-e2e resilience bench reliability clean
 
 all: build
 
@@ -106,6 +107,11 @@ test-integration: build
 test-e2e: build $(DRIVER)
 	$(NODE_BIN)/mocha --config test/mocharc.e2e.json
 
+# The agent-resilience scenario of the e2e phase with etcd down for 60 s instead of 10 s.
+RESILIENCE_OUTAGE_SECONDS ?= 60
+resilience: deps build $(DRIVER)
+	TSCNI_RESILIENCE_OUTAGE_SECONDS=$(RESILIENCE_OUTAGE_SECONDS) $(NODE_BIN)/mocha --config test/mocharc.resilience.json
+
 # Everything it makes lives in namespaces tscni-demo-<pid>-* and build/demo-*/, removed at the end,
 # also on Ctrl-C or failure; the exit status is non-zero when a pod cannot reach another.
 # DEMO_ARGS="--nodes 5 --pods-per-node 3" changes the cluster's size.
@@ -127,6 +133,7 @@ bench: deps build $(DRIVER)
 reliability: deps build $(DRIVER)
 	@status=0; \
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx test/reliability/main.ts $(RELIABILITY_ARGS) || status=1; \
+	$(MAKE) --no-print-directory resilience || status=1; \
 	if [ -f test/fuzz/run.ts ]; then $(MAKE) --no-print-directory fuzz || status=1; fi; \
 	if [ $$status -eq 0 ]; then echo "reliability: PASS"; else echo "reliability: FAIL"; fi; \
 	exit $$status

@@ -118,7 +118,7 @@ export function daemonOptions(yargs: Argv) {
     .option("subnet-lease-renew-margin", {
       type: "number",
       default: 60,
-      describe: "Renew the lease this many minutes before it expires (1-1439)",
+      describe: "Renew the lease this many minutes before it expires (under 1440; fractions allow sub-minute TTLs)",
     })
     .option("subnet-lease-ttl", { type: "number", default: 86400, describe: "Lease lifetime in seconds" })
     .option("metrics-address", {
@@ -131,8 +131,9 @@ export function daemonOptions(yargs: Argv) {
       const interval = argv["reconcile-interval"];
       if (!(interval > 0)) throw new Error("--reconcile-interval must be a positive number of seconds");
       const margin = argv["subnet-lease-renew-margin"];
-      if (!(Number.isInteger(margin) && margin >= 1 && margin <= 1439)) {
-        throw new Error("--subnet-lease-renew-margin must be 1-1439 minutes");
+      // flanneld takes whole minutes, 1-1439; a fraction is allowed for a TTL under a few minutes.
+      if (!(margin > 0 && margin < 1440)) {
+        throw new Error("--subnet-lease-renew-margin must be more than 0 and less than 1440 minutes");
       }
       if (!(argv["subnet-lease-ttl"] > margin * 60)) {
         throw new Error("--subnet-lease-ttl must be longer than the renew margin");

@@ -9,14 +9,21 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "../cni/log";
 import type { Handle } from "../native/netlink/handle";
 import { Overlay } from "./datapath/overlay";
-import type { Lease, LeaseAttrs, LeaseEvent, LeaseStore } from "./lease";
+import { type Lease, type LeaseAttrs, type LeaseEvent, type LeaseStore, leaseAfter } from "./lease";
 import { AgentMetrics } from "./metrics";
+import { isSameNode } from "./store/lease-codec";
 import type { NetworkConfig } from "./network-config";
+import type { PreviousLease } from "./subnet-lease";
 import { readSubnetEnv, type SubnetEnv, writeSubnetEnv } from "./subnet-env";
 import { selectUnderlay, type Underlay, type UnderlayOptions } from "./underlay";
 
-/** A renewal that failed is retried after this long (flanneld: one minute). */
+/**
+ * A renewal that failed is retried after this long (flanneld: one minute), or sooner for a short
+ * renew margin: a quarter of it (at least a second), so a lease with a sub-minute margin is retried
+ * several times before it lapses.
+ */
 const RENEW_RETRY_MS = 60_000;
+const MIN_RENEW_RETRY_MS = 1_000;
 /** A watch that ended with an error is restarted after this long. */
 const WATCH_RETRY_MS = 1_000;
 /** setTimeout's longest delay. */
@@ -37,7 +44,7 @@ export type AcquireLease = (
   request: {
     readonly config: NetworkConfig;
     readonly attrs: LeaseAttrs;
-    readonly previous?: { readonly subnet?: string; readonly ipv6Subnet?: string };
+    readonly previous?: PreviousLease;
     readonly ttlSeconds: number;
   },
 ) => Promise<Lease>;
@@ -52,8 +59,11 @@ export interface AgentServices {
 }
 
 export class LeaseRevokedError extends Error {
-  constructor(key: string) {
-    super(`the lease ${key} of this node was removed from the store; stopping (the datapath stays up)`);
+  /** @param holder the public IP of the node now holding the key, when one took it */
+  constructor(key: string, holder?: string) {
+    super(
+      `the lease ${key} of this node was ${holder === undefined ? "removed from the store" : `taken by the node at ${holder}`}; stopping (the datapath stays up)`,
+    );
     this.name = "LeaseRevokedError";
   }
 }
@@ -70,6 +80,8 @@ export class Agent {
   private overlay: Overlay | undefined;
   private underlay: Underlay | undefined;
   private lease: Lease | undefined;
+  /** What this node advertises (its address and VTEP MACs), fixed at start-up. */
+  private attrs: LeaseAttrs | undefined;
   private ready = false;
   private subnetEnv: SubnetEnv | undefined;
   private haveSnapshot = false;
@@ -115,10 +127,13 @@ export class Agent {
     });
     const overlay = new Overlay(this.handle, this.config, underlay, this.log, this.metrics);
     this.overlay = overlay;
+    const vtepMacs = overlay.vtepMacsInPlace();
     overlay.ensureDevices();
 
     const attrs = overlay.leaseAttrs(underlay);
-    const previous = this.previousSubnets();
+    this.attrs = attrs;
+    const subnets = this.previousSubnets();
+    const previous = subnets === undefined ? undefined : { ...subnets, vtepMacs };
     const lease = await this.services.acquireLease(this.services.store, {
       config: this.config,
       attrs,
@@ -224,12 +239,12 @@ export class Agent {
 
   private onLeaseEvent(event: LeaseEvent): void {
     const own = this.lease;
-    if (own === undefined || this.abort.signal.aborted) return;
-    const revoked =
-      (event.type === "removed" && event.lease.key === own.key) ||
-      (event.type === "snapshot" && !event.leases.some((l) => l.key === own.key));
-    if (revoked) {
-      this.fail(new LeaseRevokedError(own.key));
+    const attrs = this.attrs;
+    if (own === undefined || attrs === undefined || this.abort.signal.aborted) return;
+    // Gone, or taken by another node (it lapsed and someone leased it): either way not ours.
+    const ownNow = leaseAfter(event, own.key);
+    if (ownNow === null || (ownNow !== undefined && !isSameNode(ownNow.attrs, attrs))) {
+      this.fail(new LeaseRevokedError(own.key, ownNow?.attrs.publicIp));
       void this.stop();
       return;
     }
@@ -239,11 +254,7 @@ export class Agent {
       // The start-up pass: removes what a previous run left for leases that are gone.
       this.reconcileDatapath();
     }
-    if (event.type !== "removed") {
-      const mine = event.type === "added" ? [event.lease] : event.leases;
-      const refreshed = mine.find((l) => l.key === own.key);
-      if (refreshed !== undefined) this.setLease(refreshed);
-    }
+    if (ownNow !== undefined) this.setLease(ownNow);
   }
 
   private scheduleReconcile(): void {
@@ -281,8 +292,12 @@ export class Agent {
     } catch (error: unknown) {
       if (this.abort.signal.aborted) return; // The store was closed under it.
       this.metrics.errors.inc({ operation: "renew lease" });
-      this.log.error("cannot renew the lease; retrying", { lease: lease.key, error: message(error) });
-      this.scheduleRenewal(RENEW_RETRY_MS);
+      const retryMs = Math.min(
+        RENEW_RETRY_MS,
+        Math.max(MIN_RENEW_RETRY_MS, (this.options.renewMarginSeconds * 1000) / 4),
+      );
+      this.log.error("cannot renew the lease; retrying", { lease: lease.key, error: message(error), retryMs });
+      this.scheduleRenewal(retryMs);
     }
   }
 

@@ -72,3 +72,15 @@ export interface LeaseStore {
   watch(onEvent: (event: LeaseEvent) => void, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The lease under `key` as `event` leaves it: null when gone, undefined when the event is about others only. */
+export function leaseAfter(event: LeaseEvent, key: string): Lease | null | undefined {
+  switch (event.type) {
+    case "snapshot":
+      return event.leases.find((lease) => lease.key === key) ?? null;
+    case "removed":
+      return event.lease.key === key ? null : undefined;
+    case "added":
+      return event.lease.key === key ? event.lease : undefined;
+  }
+}

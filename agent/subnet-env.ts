@@ -2,7 +2,19 @@
 // and every tool that reads it): fixed line order, lines of a disabled family left out, written
 // atomically so a reader never sees half a file. Reading goes through the plugin's parser.
 
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 
 import { parseSubnetEnv } from "../plugins/flannel/subnet-env";
@@ -68,9 +80,16 @@ export function writeSubnetEnv(path: string, env: SubnetEnv): void {
   try {
     // A fresh file (never through a link someone left under that name), flushed before the rename.
     rmSync(temporary, { force: true });
-    writeFileSync(temporary, formatSubnetEnv(env), { mode: 0o644, flag: "wx", flush: true });
-    // The umask may have narrowed the mode at creation.
-    chmodSync(temporary, 0o644);
+    const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
+    const fd = openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      // On the descriptor, not the name: the umask may have narrowed the mode at creation.
+      fchmodSync(fd, 0o644);
+      writeFileSync(fd, formatSubnetEnv(env));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temporary, path);
   } catch (error: unknown) {
     rmSync(temporary, { force: true });

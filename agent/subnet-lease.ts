@@ -1,7 +1,11 @@
 // This node's subnet, chosen as flanneld's etcd subnet manager chooses it, once for every store:
 //
 //   1. a lease of this node (same public IP) that fits the config is kept, and renewed; one that
-//      does not fit (another network, subnet length or range) is deleted;
+//      does not fit (another network, subnet length or range) is deleted. Unlike flanneld, a node
+//      whose address changed still recognises its lease: the one of its previous subnet.env's
+//      subnet that advertises the MAC its VXLAN device still has (the MAC derives from the old
+//      address). It deletes it and leases the subnet again under its new address (step 2), so it
+//      keeps its subnet and its pods their addresses, and its peers repoint their entries;
 //   2. else the subnet of the previous subnet.env, if it fits and is free;
 //   3. else a random one of the first 100 free subnets between SubnetMin and SubnetMax.
 //
@@ -23,7 +27,7 @@ import type { Lease, LeaseAttrs, LeaseStore, LeaseSubnets } from "./lease";
 import type { NetworkConfig } from "./network-config";
 import { sleep } from "./sleep";
 import { LeaseConflictError } from "./store/errors";
-import { isSameNode } from "./store/lease-codec";
+import { isSameNode, leaseKey } from "./store/lease-codec";
 
 export const DEFAULT_LEASE_TTL_SECONDS = 24 * 60 * 60;
 export const DEFAULT_RENEW_MARGIN_SECONDS = 60 * 60;
@@ -50,6 +54,12 @@ export class LeaseRaceError extends Error {
   }
 }
 
+/** What this node held before this start: its subnet.env's subnets and its devices' VTEP MACs. */
+export interface PreviousLease extends LeaseSubnets {
+  /** The MAC of the VXLAN device of each family as it was found, before this start replaced it. */
+  readonly vtepMacs?: { readonly ipv4?: string | undefined; readonly ipv6?: string | undefined };
+}
+
 export interface AcquireOptions {
   readonly config: NetworkConfig;
   /** What this node advertises; its publicIp (publicIpv6 without IPv4) identifies the node. */
@@ -58,7 +68,7 @@ export interface AcquireOptions {
    * The subnets of the previous subnet.env (FLANNEL_SUBNET, FLANNEL_IPV6_SUBNET), if any; as the
    * file has them ("10.244.1.1/24", the gateway) or in network form.
    */
-  readonly previous?: LeaseSubnets;
+  readonly previous?: PreviousLease;
   /** Lifetime of a new or renewed lease (default 24 h). */
   readonly ttlSeconds?: number;
   readonly logger?: Logger;
@@ -94,7 +104,16 @@ export async function acquireLease(store: LeaseStore, options: AcquireOptions): 
         continue;
       }
     }
-    const taken = [...leases.filter((lease) => !mine.includes(lease)).flatMap(netsOf), ...lost];
+    const moved = leases.find((lease) => !mine.includes(lease) && isPreviousLease(lease, options.previous));
+    if (moved !== undefined) {
+      logger?.info("this node's address changed: leasing its subnet again under the new one", {
+        lease: moved.key,
+        previousPublicIp: moved.attrs.publicIp,
+        publicIp: attrs.publicIp,
+      });
+      await store.remove(moved.key);
+    }
+    const taken = [...leases.filter((lease) => !mine.includes(lease) && lease !== moved).flatMap(netsOf), ...lost];
     const previous = options.previous === undefined ? undefined : networkForm(options.previous);
     const fromEnv = previous !== undefined && isUsable(config, previous, taken) ? previous : undefined;
     if (previous !== undefined && fromEnv === undefined && attempt === 1) {
@@ -182,6 +201,26 @@ function plans(config: NetworkConfig): FamilyPlan[] {
 
 function subnetOf(subnets: LeaseSubnets, family: IpFamily): string | undefined {
   return family === 4 ? subnets.subnet : subnets.ipv6Subnet;
+}
+
+/**
+ * The lease this node held under its previous address: it names the previous subnet.env's subnets
+ * and advertises the MAC each of the node's VXLAN devices still had (at least one compared). A
+ * reservation (no expiry) is an administrator's, and is never taken this way.
+ */
+function isPreviousLease(lease: Lease, previous: PreviousLease | undefined): boolean {
+  const macs = previous?.vtepMacs;
+  if (previous === undefined || macs === undefined || lease.expiration === undefined) return false;
+  const advertised = [
+    [macs.ipv4, lease.attrs.backendData?.vtepMac],
+    [macs.ipv6, lease.attrs.backendV6Data?.vtepMac],
+  ].filter(([mac]) => mac !== undefined);
+  if (advertised.length === 0 || !advertised.every(([mac, other]) => mac?.toLowerCase() === other)) return false;
+  try {
+    return leaseKey(networkForm(previous)) === lease.key;
+  } catch {
+    return false; // subnet.env named no subnet (or a malformed one)
+  }
 }
 
 function netsOf(subnets: LeaseSubnets): IpNet[] {

@@ -5,6 +5,10 @@ import embeddedAddon from "../native/build/Release/tscni_native.node" with { typ
 import { setNativeLoader } from "../native/loader";
 import { main } from "./main";
 import { processIo } from "./process-io";
+import { dropRuntimeControls } from "./runtime-environment";
+
+// Before anything else: Bun's own variables (BUN_OPTIONS, BUN_INSPECT...) must not stay in effect.
+dropRuntimeControls(process, (line) => console.error(line));
 
 setNativeLoader(async () => (await import("../native/embedded")).loadEmbeddedAddon(embeddedAddon));
 

@@ -121,18 +121,36 @@ interface LogFile {
  * The log file, opened and written here rather than by winston's File transport: that transport
  * swallows an open error (a directory, a read-only file system) and then never finishes, which
  * would hang the plugin. A file that cannot be opened or written sends the records to stderr.
+ *
+ * The plugins run as root and the path may lie in a directory others can write (/tmp): the file is
+ * created private (0600, missing directories 0700), never reached through a symlink, and an
+ * existing file is appended to only if it is a regular file of this user with no other hard link,
+ * so no one can point the records at a file of their choosing or read them.
  */
 async function openLogFile(path: string): Promise<LogFile | Error> {
-  const [{ closeSync, mkdirSync, openSync, writeSync }, { dirname }] = await Promise.all([
+  const [{ closeSync, constants, fstatSync, mkdirSync, openSync, writeSync }, { dirname }] = await Promise.all([
     import("node:fs"),
     import("node:path"),
   ]);
   let fd: number;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    fd = openSync(path, "a", 0o600);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   } catch (error: unknown) {
     return error instanceof Error ? error : new Error(String(error));
+  }
+  const stats = fstatSync(fd);
+  const uid = process.geteuid?.() ?? stats.uid;
+  const refusal = !stats.isFile()
+    ? "not a regular file"
+    : stats.uid !== uid
+      ? `owned by uid ${stats.uid}, not ${uid}`
+      : stats.nlink !== 1
+        ? "hard-linked elsewhere"
+        : undefined;
+  if (refusal !== undefined) {
+    closeSync(fd);
+    return new Error(`${path} is ${refusal}; not appending to it`);
   }
   return {
     write(text: string): boolean {

@@ -76,8 +76,12 @@ export function splitArgs(line: string): string[] {
   return args;
 }
 
-/** An argument as iptables-save writes it: quoted when it holds anything but plain characters. */
+/**
+ * An argument as iptables-save writes it: quoted when it holds anything but plain characters. A
+ * line break or NUL cannot be quoted: it would end the rule and start another line of the script.
+ */
 export function quoteArg(arg: string): string {
+  if (/[\n\r\0]/.test(arg)) throw new RangeError(`cannot quote ${JSON.stringify(arg)} for iptables-restore`);
   if (arg !== "" && /^[A-Za-z0-9_.:/!+=@%,-]+$/.test(arg)) return arg;
   return `"${arg.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }

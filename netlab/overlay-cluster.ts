@@ -97,8 +97,11 @@ export class OverlayNode {
     return this.current;
   }
 
-  /** Starts the agent and waits until it answers /readyz (subnet.env written, rules in place). */
-  async startAgent(timeoutMs = 15_000): Promise<AgentProcess> {
+  /**
+   * Starts the agent (with `extraArgs` after the cluster's) and waits until it answers /readyz
+   * (subnet.env written, rules in place).
+   */
+  async startAgent(timeoutMs = 15_000, extraArgs: readonly string[] = []): Promise<AgentProcess> {
     const { agentBinary, store, netConfPath, reconcileIntervalSeconds } = this.overlay.options;
     const agent = this.node.startAgent(agentBinary, [
       ...(store.kind === "file"
@@ -113,6 +116,7 @@ export class OverlayNode {
       String(reconcileIntervalSeconds),
       "--metrics-address",
       AGENT_HEALTH_ADDRESS,
+      ...extraArgs,
     ]);
     this.current = agent;
     const ready = await eventually(() => !agent.running || this.agentEndpoint("/readyz") === "ready\n", timeoutMs);

@@ -64,6 +64,12 @@ class FamilyOverlay {
     return this.peers.length;
   }
 
+  /** The MAC of the device of this name as it is now, if there is one (before ensureDevice). */
+  macInPlace(): string | undefined {
+    const link = this.handle.findLink(this.spec.name);
+    return link?.kind === "vxlan" ? link.mac : undefined;
+  }
+
   /** Creates or adopts the device. */
   ensureDevice(): void {
     const { link, created, replaced } = ensureVxlanDevice(this.handle, this.spec);
@@ -181,6 +187,16 @@ export class Overlay {
 
   get devices(): readonly VxlanDeviceSpec[] {
     return this.families.map((f) => f.spec);
+  }
+
+  /**
+   * The VTEP MACs of the devices a previous run left, before ensureDevices() adopts or replaces
+   * them: they identify the lease this node held when its address was another.
+   */
+  vtepMacsInPlace(): { ipv4?: string; ipv6?: string } {
+    const mac = (family: IpFamily) => this.families.find((f) => f.family === family)?.macInPlace();
+    const [ipv4, ipv6] = [mac(4), mac(6)];
+    return { ...(ipv4 !== undefined ? { ipv4 } : {}), ...(ipv6 !== undefined ? { ipv6 } : {}) };
   }
 
   /** Creates the devices; their MACs go into the lease's attributes. */

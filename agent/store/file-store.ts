@@ -10,6 +10,7 @@
 // never part of one. Every writer holds the lock, which makes create-if-absent atomic across
 // processes, and removes expired leases and temporary files left by a writer that died.
 
+import { constants } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -33,6 +34,7 @@ export interface FileStoreOptions {
 }
 
 const TEMP_SUFFIX = ".tmp";
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
 
 export async function openFileLeaseStore(options: FileStoreOptions): Promise<LeaseStore> {
   await mkdir(join(options.directory, "subnets"), { recursive: true, mode: 0o755 });
@@ -143,7 +145,9 @@ class FileLeaseStore implements LeaseStore {
     const path = join(this.subnetsDir, key);
     const temp = join(this.subnetsDir, `.${key}${TEMP_SUFFIX}`);
     try {
-      const file = await open(temp, "w", 0o644);
+      // Always a new file, never through a link left under that name (leftovers are gone by now).
+      await removeIfPresent(temp);
+      const file = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
       try {
         await file.writeFile(`${JSON.stringify(value)}\n`);
         await file.sync();
@@ -163,7 +167,7 @@ class FileLeaseStore implements LeaseStore {
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
     const path = join(this.options.directory, "lock");
     const native = await loadNative();
-    const lock = await open(path, "a", 0o644);
+    const lock = await open(path, O_RDONLY | O_CREAT | O_NOFOLLOW, 0o644);
     try {
       const deadline = Date.now() + (this.options.lockTimeoutMs ?? 10_000);
       // Non-blocking attempts: a blocking flock() would stall the whole event loop.

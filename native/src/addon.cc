@@ -8,6 +8,9 @@
 //
 // Argument validation happens in TypeScript (native/binding.ts); the checks here only stop calls
 // that would be unsafe (a sysctl path outside /proc/sys/net), and throw TypeError on misuse.
+// Sysctl files are opened beneath the namespace's /proc/sys/net, which must be procfs, without
+// following a symlink or crossing a mount on the way (openat2), so nothing mounted or linked into
+// /proc/sys by anyone can redirect a write that a plugin running as root makes.
 
 #include <napi.h>
 
@@ -17,11 +20,15 @@
 #include <string>
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/netlink.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 namespace {
@@ -256,6 +263,37 @@ bool ReadSysctlArgs(const Napi::CallbackInfo& info, size_t count, std::string* n
   return IsSafeSysctlKey(*key);
 }
 
+// Opens /proc/sys/<key> (key under net/, already checked) in the current network namespace. The
+// walk starts at /proc/sys/net, which must be procfs, and may neither follow a symlink nor cross a
+// mount point (openat2 RESOLVE_*). Kernels before 5.6 lack openat2; there the key's validation and
+// O_NOFOLLOW on the last component remain.
+SysResult OpenSysctl(const std::string& key, int flags, int* fd) {
+  int net = open("/proc/sys/net", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (net < 0) return SysResult::Fail("open");
+  struct statfs fs {};
+  bool statted = fstatfs(net, &fs) == 0;
+  if (!statted || fs.f_type != PROC_SUPER_MAGIC) {
+    if (statted) errno = EXDEV;  // something other than procfs is mounted there
+    SysResult r = SysResult::Fail("fstatfs");
+    close(net);
+    return r;
+  }
+  const char* below = key.c_str() + 4;  // after "net/"
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  long opened = syscall(SYS_openat2, net, below, &how, sizeof how);
+  const char* call = "openat2";
+  if (opened < 0 && errno == ENOSYS) {
+    opened = openat(net, below, flags | O_CLOEXEC | O_NOFOLLOW);
+    call = "openat";
+  }
+  SysResult r = opened < 0 ? SysResult::Fail(call) : SysResult::Ok();
+  close(net);
+  *fd = static_cast<int>(opened);
+  return r;
+}
+
 // sysctlRead(netnsPath: string | null, key: string): string — key relative to /proc/sys, under net/.
 Napi::Value SysctlRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -268,8 +306,9 @@ Napi::Value SysctlRead(const Napi::CallbackInfo& info) {
   char content[4096];
   ssize_t length = 0;
   SysResult r = InNetns(netns, [&]() -> SysResult {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return SysResult::Fail("open");
+    int fd;
+    SysResult opened = OpenSysctl(key, O_RDONLY, &fd);
+    if (opened.failed()) return opened;
     do {
       length = read(fd, content, sizeof content);
     } while (length < 0 && errno == EINTR);
@@ -295,8 +334,9 @@ Napi::Value SysctlWrite(const Napi::CallbackInfo& info) {
   std::string value = info[2].As<Napi::String>().Utf8Value();
   std::string path = "/proc/sys/" + key;
   SysResult r = InNetns(netns, [&]() -> SysResult {
-    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return SysResult::Fail("open");
+    int fd;
+    SysResult opened = OpenSysctl(key, O_WRONLY, &fd);
+    if (opened.failed()) return opened;
     ssize_t written;
     do {
       written = write(fd, value.data(), value.size());

@@ -2,6 +2,8 @@
 // layout: directory 0700, file 0600) so that DEL replays exactly what ADD delegated, even after
 // subnet.env changed. Unlike upstream, the file is written atomically (temporary file, fsync,
 // rename): a crash mid-write leaves the previous state, never a torn config that DEL cannot read.
+// The temporary file is always a new one (O_EXCL) and no symlink is ever followed, in writing or
+// reading, so an entry planted in the directory cannot redirect what a root plugin writes or reads.
 
 import { join } from "node:path";
 
@@ -23,10 +25,13 @@ export class ScratchDir {
 
   async save(containerId: string, bytes: Uint8Array): Promise<void> {
     const fs = await import("node:fs");
+    const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = fs.constants;
     fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     const temporary = join(this.dataDir, `${TEMPORARY_PREFIX}${containerId}-${process.pid}`);
+    // Whatever has this name is a leftover of a killed plugin that had the same PID.
+    fs.rmSync(temporary, { force: true });
     try {
-      const fd = fs.openSync(temporary, "w", 0o600);
+      const fd = fs.openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
       try {
         fs.writeFileSync(fd, bytes);
         fs.fsyncSync(fd);
@@ -42,12 +47,18 @@ export class ScratchDir {
 
   /** The saved bytes, or undefined when nothing was saved for the container. */
   async load(containerId: string): Promise<Uint8Array | undefined> {
-    const { readFileSync } = await import("node:fs");
+    const { closeSync, constants, openSync, readFileSync } = await import("node:fs");
+    let fd: number;
     try {
-      return readFileSync(this.pathOf(containerId));
+      fd = openSync(this.pathOf(containerId), constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (error: unknown) {
       if (isNotFound(error)) return undefined;
       throw error;
+    }
+    try {
+      return readFileSync(fd);
+    } finally {
+      closeSync(fd);
     }
   }
 

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { isObject, JsonReader } from "../../cni/json";
+import { validateContainerId, validateInterfaceName, validateNetworkName } from "../../cni/validate";
 import { parseAddress } from "../../ipam/host-local/address";
 import { readReservations } from "../../ipam/host-local/disk-store";
 import type { RangeSet } from "../../ipam/host-local/range-set";
@@ -109,6 +110,9 @@ class ResultCache {
 
   /** The namespace the runtime recorded for the attachment, if any. */
   netnsOf(network: string, containerId: string, ifName: string | undefined): string | undefined {
+    // The names come from directory names and reservation files: only valid identifiers make a
+    // cache file name, so a crafted reservation cannot make the doctor read outside the cache.
+    if (!areValidNames(network, containerId, ifName)) return undefined;
     // Reservations of old host-local versions do not name the interface: any of the container's.
     const prefix = `${network}-${containerId}-`;
     const names = ifName !== undefined ? [`${prefix}${ifName}`] : this.list().filter((n) => n.startsWith(prefix));
@@ -140,5 +144,16 @@ class ResultCache {
     } catch {
       return undefined;
     }
+  }
+}
+
+function areValidNames(network: string, containerId: string, ifName: string | undefined): boolean {
+  try {
+    validateNetworkName(network);
+    validateContainerId(containerId);
+    if (ifName !== undefined) validateInterfaceName(ifName);
+    return true;
+  } catch {
+    return false;
   }
 }

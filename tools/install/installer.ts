@@ -13,6 +13,7 @@ import {
   closeSync,
   copyFileSync,
   constants,
+  fchmodSync,
   fsyncSync,
   lstatSync,
   mkdirSync,
@@ -120,8 +121,10 @@ function installBinary(source: string, target: string): InstalledItem {
   }
   replaceWith(target, (temporary) => {
     copyFileSync(source, temporary, constants.COPYFILE_EXCL);
-    chmodSync(temporary, BINARY_MODE);
-    syncFile(temporary);
+    withFile(temporary, constants.O_RDONLY | constants.O_NOFOLLOW, (fd) => {
+      fchmodSync(fd, BINARY_MODE);
+      fsyncSync(fd);
+    });
   });
   return outcome(target, previous);
 }
@@ -137,8 +140,12 @@ function installFile(target: string, text: string): InstalledItem {
   const previous = describeExisting(target);
   if (previous === "file" && readFileSync(target, "utf8") === text) return { path: target, action: "unchanged" };
   replaceWith(target, (temporary) => {
-    writeFileSync(temporary, text, { mode: CONFIG_MODE, flag: "wx", flush: true });
-    chmodSync(temporary, CONFIG_MODE); // the umask may have narrowed it
+    const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
+    withFile(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, (fd) => {
+      fchmodSync(fd, CONFIG_MODE); // the umask may have narrowed it
+      writeFileSync(fd, text);
+      fsyncSync(fd);
+    });
   });
   return outcome(target, previous);
 }
@@ -193,10 +200,11 @@ function sameContent(a: string, b: string): boolean {
   }
 }
 
-function syncFile(path: string): void {
-  const fd = openSync(path, "r");
+/** Opens `path` (created 0600 when `flags` create it), runs `work` on the descriptor, closes it. */
+function withFile(path: string, flags: number, work: (fd: number) => void): void {
+  const fd = openSync(path, flags, 0o600);
   try {
-    fsyncSync(fd);
+    work(fd);
   } finally {
     closeSync(fd);
   }
@@ -204,5 +212,5 @@ function syncFile(path: string): void {
 
 /** Makes the renames durable: a node that loses power keeps the old or the new files. */
 function syncDirectory(path: string): void {
-  syncFile(path);
+  withFile(path, constants.O_RDONLY, fsyncSync);
 }

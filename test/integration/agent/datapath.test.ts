@@ -369,6 +369,39 @@ describe("agent: its own lease", function () {
     expect(peerState(node)).to.deep.equal(entries);
   });
 
+  it("stops with LeaseRevokedError when another node now holds its lease (it lapsed and was leased again)", async () => {
+    cluster = new Cluster();
+    const node = cluster.addNode();
+    const store = new MemoryLeaseStore();
+    running = await startAgent(node, store, networkConfig());
+    const own = running.agent.currentLease;
+    store.put({ ...peer(2), key: own?.key ?? "", subnet: own?.subnet ?? "" });
+    const error = await running.agent.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(LeaseRevokedError);
+    expect((error as Error).message).to.contain("taken by the node at 192.168.77.12");
+  });
+
+  it("retries a failed renewal within the renew margin (a quarter of it, at least a second)", async () => {
+    cluster = new Cluster();
+    const node = cluster.addNode();
+    const store = new MemoryLeaseStore();
+    const renew = store.renew.bind(store);
+    let failures = 1;
+    store.renew = async (lease, attrs, ttl) => {
+      if (failures-- > 0 && lease.expiration !== undefined) throw new Error("the store is unreachable");
+      return renew(lease, attrs, ttl);
+    };
+    // Acquiring renews nothing (the store is empty); the first scheduled renewal (at 1 s) fails.
+    running = await startAgent(node, store, networkConfig(), { leaseTtlSeconds: 5, renewMarginSeconds: 4 });
+    const key = running.agent.currentLease?.key ?? "";
+    const first = store.get(key)?.expiration?.getTime() ?? 0;
+    expect(await eventually(() => (store.get(key)?.expiration?.getTime() ?? 0) > first, 3_500)).to.equal(true);
+    expect(failures).to.equal(-1);
+  });
+
   it("renews its lease before it expires", async () => {
     cluster = new Cluster();
     const node = cluster.addNode();

@@ -73,18 +73,30 @@ describe("native addon", () => {
       expect(native.sysctlRead(host.ns.path, "net/ipv4/conf/br.7/forwarding")).to.equal("1\n");
     });
 
-    it("reports a missing sysctl as ENOENT from open, with the path", () => {
+    it("reports a missing sysctl as ENOENT from openat2, with the path", () => {
       const error = thrown(() => host.handle.sysctlRead("net/ipv4/conf/nope0/forwarding"));
       expect(error).to.include({
         errno: -2,
         code: "ENOENT",
-        syscall: "open",
+        syscall: "openat2",
         path: "/proc/sys/net/ipv4/conf/nope0/forwarding",
       });
     });
 
-    it("refuses a sysctl key outside net/ in C++ too, even when TypeScript's check is bypassed", () => {
-      expect(() => native.sysctlRead(host.ns.path, "net/../kernel/hostname")).to.throw(TypeError, /usage/);
+    it("refuses a sysctl key outside net/ (.., ., empty components, absolute paths, NUL) in C++ too, even when TypeScript's check is bypassed", () => {
+      for (const key of [
+        "net/../kernel/hostname",
+        "net/ipv4/conf/..",
+        "net/./ipv4/ip_forward",
+        "net//ipv4/ip_forward",
+        "/net/ipv4/ip_forward",
+        "/proc/sys/net/ipv4/ip_forward",
+        "kernel/hostname",
+        "net/ipv4\0/ip_forward",
+      ]) {
+        expect(() => native.sysctlRead(host.ns.path, key), key).to.throw(TypeError, /usage/);
+        expect(() => native.sysctlWrite(host.ns.path, key, "1"), key).to.throw(TypeError, /usage/);
+      }
       expect(() => native.sysctlWrite(null, "kernel/hostname", "x")).to.throw(TypeError, /usage/);
     });
 

@@ -97,6 +97,45 @@ describe("acquireLease (flannel's subnet choice over any store)", () => {
     expect(again).to.deep.include({ key: "10.244.9.0-24", subnet: "10.244.9.0/24" });
   });
 
+  it("keeps its lease when its address changed: the previous subnet's lease advertising the device's MAC", async () => {
+    const before = node(7); // this node, under its old address
+    store.put({ subnet: "10.244.9.0/24" }, before, 60);
+    store.put({ subnet: "10.244.8.0/24" }, node(2), 60);
+    const lease = await acquireLease(store, {
+      config: CONFIG,
+      attrs: ME,
+      previous: { subnet: "10.244.9.1/24", vtepMacs: { ipv4: before.backendData?.vtepMac } },
+      ttlSeconds: 3600,
+    });
+    expect(lease).to.deep.include({ key: "10.244.9.0-24", attrs: ME });
+    expect(store.leases.get("10.244.9.0-24")?.attrs).to.deep.equal(ME);
+    // Deleted and created again: a store never lets a node renew another node's lease.
+    expect(store.calls.filter((c) => !c.startsWith("list"))).to.deep.equal([
+      "remove 10.244.9.0-24",
+      "create 10.244.9.0-24",
+    ]);
+  });
+
+  it("leaves the previous subnet's lease alone when it advertises another MAC, when no device was found, or when it is a reservation", async () => {
+    const cases = [
+      { vtepMacs: { ipv4: "02:00:00:00:00:63" }, ttl: 60 },
+      { vtepMacs: {}, ttl: 60 },
+      { vtepMacs: undefined, ttl: 60 },
+      { vtepMacs: { ipv4: node(7).backendData?.vtepMac }, ttl: undefined },
+    ];
+    for (const { vtepMacs, ttl } of cases) {
+      const other = new MemoryLeaseStore();
+      other.put({ subnet: "10.244.9.0/24" }, node(7), ttl);
+      const lease = await acquireLease(other, {
+        config: CONFIG,
+        attrs: ME,
+        previous: { subnet: "10.244.9.0/24", ...(vtepMacs !== undefined ? { vtepMacs } : {}) },
+      });
+      expect(lease.subnet, JSON.stringify(vtepMacs)).to.not.equal("10.244.9.0/24");
+      expect(other.leases.get("10.244.9.0-24")?.attrs).to.deep.equal(node(7));
+    }
+  });
+
   it("ignores the previous subnet when another node holds it, or when it does not fit the config", async () => {
     store.put({ subnet: "10.244.9.0/24" }, node(2), 60);
     const taken = await acquireLease(store, { config: CONFIG, attrs: ME, previous: { subnet: "10.244.9.0/24" } });

@@ -2,7 +2,7 @@
 // stdout, which carries only the result or the error reply.
 
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { linkSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -97,6 +97,41 @@ describe("logging", () => {
     });
     expect(records(rest)).to.deep.equal(["warn: at warn", "error: at error"]);
   });
+
+  it("creates the file 0600 and missing directories 0700 whatever the umask", async () => {
+    const file = join(dir, "a", "b", "cni.log");
+    const previous = process.umask(0);
+    try {
+      expectSuccess(await invoke(chatty(), { env: attachmentEnv("ADD"), stdin: config("1.0.0", { logFile: file }) }), {
+        cniVersion: "1.0.0",
+      });
+    } finally {
+      process.umask(previous);
+    }
+    expect(statSync(file).mode & 0o777).to.equal(0o600);
+    expect(statSync(join(dir, "a")).mode & 0o777).to.equal(0o700);
+    expect(statSync(join(dir, "a", "b")).mode & 0o777).to.equal(0o700);
+  });
+
+  const refusals: readonly (readonly [string, (file: string, target: string) => void, RegExp])[] = [
+    ["a symlink planted at its path", (file, target) => symlinkSync(target, file), /ELOOP/],
+    ["a hard link planted at its path", (file, target) => linkSync(target, file), /hard-linked elsewhere/],
+  ];
+  for (const [title, plant, reason] of refusals) {
+    it(`never appends through ${title}: the records go to stderr`, async () => {
+      const target = join(dir, "target");
+      writeFileSync(target, "precious\n");
+      const file = join(dir, "cni.log");
+      plant(file, target);
+      const outcome = await invoke(chatty(), { env: attachmentEnv("ADD"), stdin: config("1.0.0", { logFile: file }) });
+      expectSuccess(outcome, { cniVersion: "1.0.0" });
+      const [notice, ...rest] = outcome.stderr;
+      expect(JSON.parse(notice ?? "")).to.deep.include({ message: "cannot open the log file; logging to stderr" });
+      expect(JSON.parse(notice ?? "")["error"]).to.match(reason);
+      expect(records(rest)).to.deep.equal(["warn: at warn", "error: at error"]);
+      expect(readFileSync(target, "utf8")).to.equal("precious\n");
+    });
+  }
 
   it("records a failed command at debug with its code, on stderr; stdout holds only the reply", async () => {
     const plugin = new FakePlugin({

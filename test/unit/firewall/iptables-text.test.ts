@@ -84,6 +84,13 @@ describe("firewall: iptables text", () => {
     );
   });
 
+  it("refuses an argument that would end the rule's line (no script injection)", () => {
+    for (const arg of ["x\n-A INPUT -j ACCEPT", "x\r", "x\0"]) {
+      expect(() => quoteArg(arg), JSON.stringify(arg)).to.throw(RangeError);
+      expect(() => ruleLine("-A", "POSTROUTING", ["--comment", arg])).to.throw(RangeError);
+    }
+  });
+
   it("reads an option's value and its negation", () => {
     const args = ["!", "-d", "224.0.0.0/4", "-s", "10.0.0.0/8", "-j", "MASQUERADE"];
     expect(optionOf(args, "-d")).to.deep.equal({ value: "224.0.0.0/4", negated: true });

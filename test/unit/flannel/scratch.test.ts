@@ -1,7 +1,7 @@
 // The saved delegate configs under dataDir: upstream's layout and modes, written atomically.
 
 import { expect } from "chai";
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { ScratchDir } from "../../../plugins/flannel/scratch";
@@ -53,6 +53,22 @@ describe("flannel saved delegate configs", () => {
     );
     expect(failed).to.equal(true);
     expect(readdirSync(dataDir)).to.deep.equal(["ctr-1"]);
+  });
+
+  it("never writes through a symlink planted at its temporary name, nor reads through one", async () => {
+    const target = join(root, "target");
+    writeFileSync(target, "precious");
+    mkdirSync(dataDir, { recursive: true });
+    symlinkSync(target, join(dataDir, `.tmp-ctr-1-${process.pid}`));
+    symlinkSync(target, join(dataDir, "ctr-2"));
+    await scratch.save("ctr-1", bytes("saved"));
+    expect(readFileSync(target, "utf8")).to.equal("precious");
+    expect(readFileSync(join(dataDir, "ctr-1"), "utf8")).to.equal("saved");
+    const failure = await scratch.load("ctr-2").then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).to.have.property("code", "ELOOP");
   });
 
   it("loads what was saved, and undefined when nothing was (or the directory is absent)", async () => {
