@@ -58,10 +58,14 @@ async function waitUntilReachable(label: string, from: Pod, to: Pod): Promise<vo
   }
 }
 
-/** kube-flannel's conflist (kube-flannel.yml, without portmap), masquerade off, for one node. */
+/**
+ * kube-flannel's conflist (kube-flannel.yml, without portmap), masquerade off, for one node; both
+ * flannel's saved configs and host-local's reservations go under `dataDir`, never the node's own.
+ */
 function flannelConflist(network: string, subnetFile: string, dataDir: string) {
   const delegate = { hairpinMode: true, isDefaultGateway: true, ipMasq: false };
-  return { cniVersion: "0.3.1", name: network, plugins: [{ type: "flannel", subnetFile, dataDir, delegate }] };
+  const ipam = { dataDir: join(dataDir, "ipam") };
+  return { cniVersion: "0.3.1", name: network, plugins: [{ type: "flannel", subnetFile, dataDir, ipam, delegate }] };
 }
 
 /** Nodes of the product: our agent, and pods added by our flannel plugin through the libcni driver. */
