@@ -1,0 +1,303 @@
+// Mutations of the environment a runtime hands a plugin: CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS,
+// CNI_IFNAME, CNI_ARGS, CNI_PATH, and the suite's TSCNI_LOG_LEVEL. Each gives the outcome of the
+// spec's rules (cni/pkg/skel and cni/pkg/types/args.go in the reference), not of our code.
+
+import { either, fails, type Outcome, succeeds, TOKENS, type Verb, type Verdict } from "../fuzz-case";
+import type { Prng } from "../prng";
+import {
+  CONTROL,
+  garbageString,
+  hostileName,
+  NAME_ALPHABET,
+  NAME_PATTERN,
+  PATH_PIECES,
+  UNICODE,
+  validName,
+} from "../values";
+import type { PluginModel } from "./model";
+
+export interface EnvMutation {
+  readonly label: string;
+  readonly name: string;
+  /** undefined: the variable is unset. */
+  readonly value: string | undefined;
+  readonly outcome: Verdict;
+}
+
+const ATTACHMENT_VERBS: readonly Verb[] = ["ADD", "CHECK", "DEL"];
+const NETNS_VERBS: readonly Verb[] = ["ADD", "CHECK"];
+
+/** `outcome` for the verbs that read the variable; the others succeed whatever it holds. */
+const onlyFor =
+  (verbs: readonly Verb[], outcome: Outcome): Verdict =>
+  (verb) =>
+    verbs.includes(verb) ? outcome : succeeds;
+
+export function envMutation(rng: Prng, model: PluginModel): EnvMutation {
+  return rng.weighted<() => EnvMutation>([
+    [1, () => command(rng)],
+    [2, () => containerId(rng)],
+    [3, () => ifName(rng, model)],
+    [3, () => netns(rng)],
+    [2, () => cniArgs(rng, model)],
+    [1, () => cniPath(rng, model)],
+    [1, () => logLevel(rng)],
+    [
+      1,
+      () => ({
+        label: "an unrelated variable",
+        name: rng.pick(["CNI_FOO", "cni_command", "HOME"]),
+        value: garbageString(rng),
+        outcome: succeeds,
+      }),
+    ],
+  ])();
+}
+
+function command(rng: Prng): EnvMutation {
+  const value = rng.weighted<() => string | undefined>([
+    [
+      4,
+      () =>
+        rng.pick([
+          "add",
+          "Add",
+          "ADD ",
+          " ADD",
+          "DELETE",
+          "VERSION\n",
+          "constructor",
+          "__proto__",
+          "toString",
+          "ADD;DEL",
+        ]),
+    ],
+    [2, () => garbageString(rng)],
+    [1, () => undefined],
+    [1, () => ""],
+    [1, () => "VERSION"],
+  ])();
+  if (value === undefined || value === "")
+    return { label: "CNI_COMMAND unset or empty", name: "CNI_COMMAND", value, outcome: { kind: "about" } };
+  if (value === "VERSION")
+    return { label: "CNI_COMMAND=VERSION", name: "CNI_COMMAND", value, outcome: { kind: "version" } };
+  return { label: "CNI_COMMAND unknown", name: "CNI_COMMAND", value, outcome: fails(4) };
+}
+
+/** Required by ADD, CHECK and DEL; must match the spec's name rule. */
+function containerId(rng: Prng): EnvMutation {
+  const value = rng.weighted<() => string | undefined>([
+    [1, () => undefined],
+    [1, () => ""],
+    [5, () => hostileName(rng)],
+    [1, () => validName(rng, rng.pick([64, 4096, 100_000]))],
+  ])();
+  const name = "CNI_CONTAINERID";
+  if (value === undefined || value === "")
+    return { label: `${name} missing`, name, value, outcome: onlyFor(ATTACHMENT_VERBS, fails(4)) };
+  const valid = NAME_PATTERN.test(value);
+  return {
+    label: `${name} ${valid ? "valid" : "invalid"}`,
+    name,
+    value,
+    outcome: onlyFor(ATTACHMENT_VERBS, valid ? succeeds : fails(4)),
+  };
+}
+
+/** Go's unicode.IsSpace is the Unicode White_Space property; JavaScript's \s adds U+FEFF. */
+const GO_SPACE = /\p{White_Space}/u;
+/** Bytes the kernel's isspace() (Latin-1) rejects in a link name: UTF-8 continuation byte 0xa0 among them. */
+const KERNEL_SPACE_BYTES = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]);
+
+/** The reference's ifname rule, then the kernel's for plugins that create a link of that name. */
+export function ifNameOutcome(name: string, createsLink: boolean): Outcome {
+  const bytes = new TextEncoder().encode(name);
+  if (name === "" || bytes.length > 15 || name === "." || name === ".." || /[/:]/.test(name) || GO_SPACE.test(name)) {
+    return fails(4);
+  }
+  if (name.includes("\ufeff")) return either(4);
+  if (bytes.some((b) => KERNEL_SPACE_BYTES.has(b))) return createsLink ? fails(4) : either(4);
+  return succeeds;
+}
+
+function ifName(rng: Prng, model: PluginModel): EnvMutation {
+  const value = rng.weighted<() => string | undefined>([
+    [1, () => undefined],
+    [1, () => ""],
+    [
+      2,
+      () =>
+        rng.pick([
+          ".",
+          "..",
+          "eth0:1",
+          "eth 0",
+          "eth0\t",
+          "a/b",
+          "../eth0",
+          "\\eth0",
+          "%2feth0",
+          "eth0%2f",
+          "ethé",
+          "eth\u00a0",
+          "eth\u0085",
+          "eth\ufeff",
+          "lo",
+          "eth0123456789abc",
+          "eth0123456789ab",
+        ]),
+    ],
+    [3, () => "e" + garbageString(rng, 3)],
+    [1, () => rng.string([...NAME_ALPHABET, ...UNICODE, ...CONTROL, ...PATH_PIECES], rng.int(1, 20))],
+  ])();
+  const name = "CNI_IFNAME";
+  if (value === undefined || value === "")
+    return { label: `${name} missing`, name, value, outcome: onlyFor(ATTACHMENT_VERBS, fails(4)) };
+  const outcome = ifNameOutcome(value, model.createsLink);
+  return {
+    label: `${name} ${outcome.kind === "success" ? "valid" : "invalid"}`,
+    name,
+    value,
+    outcome: onlyFor(ATTACHMENT_VERBS, outcome),
+  };
+}
+
+/**
+ * ADD and CHECK need a network namespace that is not the plugin's own: a relative path, something
+ * else, or the own namespace is code 4, a path that does not exist code 3. DEL succeeds whatever
+ * the path is: the namespace may be gone already.
+ */
+function netns(rng: Prng): EnvMutation {
+  const [label, value, outcome] = rng.pick<() => [string, string | undefined, Outcome]>([
+    () => ["CNI_NETNS missing", undefined, fails(4)],
+    () => ["CNI_NETNS empty", "", fails(4)],
+    () => ["CNI_NETNS relative", rng.pick(["run/netns/x", "netns", ".", "..", `.${TOKENS.pod}`]), fails(4)],
+    () => [
+      "CNI_NETNS does not exist",
+      rng.pick([`${TOKENS.pod}-missing`, "/nonexistent/netns", `${TOKENS.pod}%2f`, "/run/netns/\u202e"]),
+      fails(3),
+    ],
+    () => [
+      "CNI_NETNS through a regular file",
+      rng.pick([`${TOKENS.pod}/`, "/etc/hostname/x", `${TOKENS.scratch}/file/x`]),
+      fails(3, 4),
+    ],
+    () => [
+      "CNI_NETNS is not a namespace",
+      rng.pick([
+        "/etc/hostname",
+        "/dev/null",
+        "/",
+        `${TOKENS.scratch}/dir`,
+        `${TOKENS.scratch}/file`,
+        "/proc/self/fd/0",
+      ]),
+      fails(4),
+    ],
+    () => [
+      "CNI_NETNS is a namespace of another type",
+      rng.pick([
+        "/proc/self/ns/mnt",
+        "/proc/self/ns/uts",
+        "/proc/self/ns/pid",
+        "/proc/self/ns/user",
+        "/proc/self/ns/ipc",
+      ]),
+      fails(4),
+    ],
+    () => [
+      "CNI_NETNS is the plugin's own",
+      rng.pick([TOKENS.host, "/proc/self/ns/net", "/proc/thread-self/ns/net"]),
+      fails(4),
+    ],
+    () => [
+      "CNI_NETNS by another path to the pod",
+      rng.pick([`/${TOKENS.pod}`, `/proc/self/root${TOKENS.pod}`, `${TOKENS.scratch}/pod-link`]),
+      succeeds,
+    ],
+    () => ["CNI_NETNS a symlink loop", rng.pick([`${TOKENS.scratch}/loop`, `${TOKENS.scratch}/loop/x`]), fails(3, 4)],
+    () => [
+      "CNI_NETNS too long",
+      rng.pick([`/${"a".repeat(300)}`, `/run/netns/${"a".repeat(5000)}`, `/${"a/".repeat(3000)}`]),
+      fails(3, 4),
+    ],
+    () => ["CNI_NETNS hostile", `/run/netns/${garbageString(rng)}`, fails(3, 4)],
+  ])();
+  return { label, name: "CNI_NETNS", value, outcome: onlyFor(NETNS_VERBS, outcome) };
+}
+
+/**
+ * types.LoadArgs: "K=V;K=V", each pair exactly one "="; unknown keys are an error unless
+ * IgnoreUnknown is 1/true (any case); IgnoreUnknown itself must be a boolean.
+ */
+export function cniArgsOutcome(text: string, model: PluginModel): Outcome {
+  if (text === "") return succeeds;
+  const pairs = text.split(";").map((pair) => pair.split("="));
+  if (pairs.some((parts) => parts.length !== 2)) return fails(4);
+  const values = new Map(pairs as [string, string][]);
+  const ignore = values.get("IgnoreUnknown");
+  if (ignore !== undefined && !["1", "true", "0", "false"].includes(ignore.toLowerCase())) return fails(4);
+  const known = model.cniArgs?.keys ?? [];
+  const unknown = [...values.keys()].filter((key) => key !== "IgnoreUnknown" && !known.includes(key));
+  if (unknown.length > 0 && !["1", "true"].includes((ignore ?? "").toLowerCase())) return fails(4);
+  for (const key of known) {
+    const value = values.get(key);
+    if (value !== undefined && value !== "" && model.cniArgsValue !== undefined) {
+      const outcome = model.cniArgsValue(key, value);
+      if (outcome.kind !== "success") return outcome;
+    }
+  }
+  return succeeds;
+}
+
+function cniArgs(rng: Prng, model: PluginModel): EnvMutation {
+  const known = model.cniArgs?.keys ?? [];
+  const value = rng.pick<() => string>([
+    () => "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-1;K8S_POD_INFRA_CONTAINER_ID=abc",
+    () => "K8S_POD_NAMESPACE=default",
+    () =>
+      rng.pick([
+        "a",
+        "=",
+        "a=b=c",
+        ";",
+        "K=V;",
+        ";K=V",
+        "IgnoreUnknown=maybe",
+        "IgnoreUnknown=TRUE;x=y",
+        "IgnoreUnknown=0;x=y",
+        "==",
+        "IgnoreUnknown",
+      ]),
+    () => garbageString(rng),
+    () => `IgnoreUnknown=1;${garbageString(rng)}`,
+    () => (known.length > 0 ? `${rng.pick(known)}=${garbageString(rng, 4)}` : `X=${garbageString(rng, 4)}`),
+  ])();
+  const outcome = model.cniArgs === undefined ? succeeds : onlyFor(model.cniArgs.readBy, cniArgsOutcome(value, model));
+  return { label: "CNI_ARGS", name: "CNI_ARGS", value, outcome };
+}
+
+/** Required for every verb (as the reference's skel); only a plugin that delegates looks inside. */
+function cniPath(rng: Prng, model: PluginModel): EnvMutation {
+  const value = rng.pick<string | undefined>([
+    undefined,
+    "",
+    "::::",
+    "relative/dir",
+    "/nonexistent",
+    `${TOKENS.scratch}/file`,
+    `/${"a".repeat(5000)}`,
+    garbageString(rng),
+  ]);
+  const name = "CNI_PATH";
+  if (value === undefined || value === "") return { label: `${name} missing`, name, value, outcome: fails(4) };
+  const delegation = model.delegation;
+  const outcome = delegation === undefined ? succeeds : onlyFor(delegation.verbs, fails(...delegation.codes));
+  return { label: `${name} without the plugins`, name, value, outcome };
+}
+
+function logLevel(rng: Prng): EnvMutation {
+  const value = rng.pick(["loud", "", "DEBUG", "debug", garbageString(rng)]);
+  const outcome = value === "debug" ? succeeds : value === "" || value === "DEBUG" ? either(7) : fails(7);
+  return { label: "TSCNI_LOG_LEVEL", name: "TSCNI_LOG_LEVEL", value, outcome };
+}

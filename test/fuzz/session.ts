@@ -1,0 +1,73 @@
+// What both entry points share (the mocha sample in make test, and make fuzz): the plugins of the
+// binary under test, the generated cases, the kept regression cases, and the figures of a run.
+
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+import { caseId, type FuzzCase, fromKeptCase, type KeptCase, toKeptCase } from "./fuzz-case";
+import { generateCase, MODELS, modelsFor } from "./generator";
+import type { RunReport } from "./runner";
+import { runOk } from "../helpers/run";
+import { BUILT_BINARY } from "../helpers/suite";
+
+export const REGRESSIONS_DIR = resolve(import.meta.dirname, "regressions");
+
+/** The plugins the built binary provides. */
+export function builtPlugins(): string[] {
+  return runOk(BUILT_BINARY, ["plugins"])
+    .split("\n")
+    .filter((name) => name !== "");
+}
+
+/** Cases start..start+count-1 of `seed`, over the plugins the binary provides and the generator knows. */
+export function generateCases(seed: number, start: number, count: number, plugins = builtPlugins()): FuzzCase[] {
+  const models = modelsFor(plugins);
+  if (models.length === 0) throw new Error(`no fuzz model for any of the plugins ${plugins.join(", ")}`);
+  return Array.from({ length: count }, (_, i) => generateCase(seed, start + i, models));
+}
+
+/** Plugins of the binary the generator has no model for (reported, so that none is forgotten). */
+export function pluginsWithoutModel(plugins = builtPlugins()): string[] {
+  return plugins.filter((name) => !MODELS.some((model) => model.name === name));
+}
+
+/** The kept cases whose plugin the binary provides. */
+export function regressionCases(plugins = builtPlugins()): FuzzCase[] {
+  return readdirSync(REGRESSIONS_DIR)
+    .filter((name) => name.endsWith(".json"))
+    .sort()
+    .map((name) => fromKeptCase(JSON.parse(readFileSync(join(REGRESSIONS_DIR, name), "utf8")) as KeptCase))
+    .filter((fuzzCase) => plugins.includes(fuzzCase.plugin));
+}
+
+/** Writes a case to the regressions directory, named by its seed and index. */
+export function keepCase(fuzzCase: FuzzCase, found: string): string {
+  const path = join(REGRESSIONS_DIR, `${caseId(fuzzCase).replace(":", "-")}.json`);
+  writeFileSync(path, `${JSON.stringify(toKeptCase(fuzzCase, found), null, 2)}\n`);
+  return path;
+}
+
+const table = (title: string, map: ReadonlyMap<string, number>): string =>
+  [`${title}:`, ...[...map].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => `  ${key.padEnd(24)} ${n}`)].join(
+    "\n",
+  );
+
+export function formatFigures(report: RunReport, header: string): string {
+  const seconds = report.durationMs / 1000;
+  return [
+    header,
+    `cases: ${report.cases} in ${seconds.toFixed(1)} s (${(report.cases / seconds).toFixed(0)} cases/s), ${report.invocations} plugin invocations, slowest ${Math.round(report.slowestMs)} ms`,
+    table("cases per plugin", report.byPlugin),
+    table("cases per mutation family", report.byFamily),
+    table("expected outcome classes", report.byExpected),
+    table("observed outcomes", report.byObserved),
+    `failures: ${report.failures.length}`,
+  ].join("\n");
+}
+
+export function formatFailures(report: RunReport, limit = 50): string {
+  return report.failures
+    .slice(0, limit)
+    .map((failure) => `- ${failure.summary}\n  ${failure.problem.replaceAll("\n", "\n  ")}`)
+    .join("\n");
+}

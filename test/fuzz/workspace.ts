@@ -1,0 +1,82 @@
+// One fuzz worker's world: a "host" namespace the plugin runs in, a pod namespace for CNI_NETNS, a
+// data dir, a scratch dir with the fixtures cases point at (a regular file, a directory, a symlink
+// loop, a link to the pod namespace, resolv.conf files) and a working directory. Everything lives
+// under build/ and in namespaces this process made, and is rebuilt from scratch by reset().
+
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import type { TokenValues } from "./fuzz-case";
+import { TestNetns } from "../helpers/netns";
+
+export class Workspace {
+  readonly root: string;
+  readonly dataDir: string;
+  readonly scratch: string;
+  /** Outside what snapshots cover: the stdin files of the cases. */
+  readonly ioDir: string;
+  readonly cwd: string;
+  private readonly label: string;
+  private hostNs: TestNetns | undefined;
+  private podNs: TestNetns | undefined;
+
+  constructor(parent: string, label: string) {
+    this.label = label;
+    this.root = join(parent, label);
+    this.dataDir = join(this.root, "data");
+    this.scratch = join(this.root, "scratch");
+    this.ioDir = join(parent, `${label}-io`);
+    this.cwd = join(this.scratch, "cwd");
+  }
+
+  get host(): TestNetns {
+    if (this.hostNs === undefined) throw new Error("workspace not set up");
+    return this.hostNs;
+  }
+
+  get pod(): TestNetns {
+    if (this.podNs === undefined) throw new Error("workspace not set up");
+    return this.podNs;
+  }
+
+  /** Directories the snapshots compare (the data dir and the scratch dir, the working directory in it). */
+  get watchedDirs(): readonly string[] {
+    return [this.dataDir, this.scratch];
+  }
+
+  tokens(suiteDir: string): TokenValues {
+    return { pod: this.pod.path, host: this.host.path, data: this.dataDir, scratch: this.scratch, suite: suiteDir };
+  }
+
+  /** Builds (or rebuilds) everything: new namespaces, empty data dir, fresh fixtures. */
+  reset(): void {
+    this.dispose();
+    this.hostNs = TestNetns.create(`fz${this.label}-host`);
+    this.podNs = TestNetns.create(`fz${this.label}-pod`);
+    // The first time lo goes up the kernel gives it 127.0.0.1 and a queue, which stay when it goes
+    // down again: kernel state, not the plugin's. The pod starts as after an earlier attachment.
+    this.podNs.ip("link", "set", "lo", "up");
+    this.podNs.ip("link", "set", "lo", "down");
+    mkdirSync(this.dataDir, { recursive: true });
+    mkdirSync(join(this.scratch, "dir"), { recursive: true });
+    mkdirSync(this.cwd, { recursive: true });
+    mkdirSync(this.ioDir, { recursive: true });
+    writeFileSync(join(this.scratch, "file"), "not a directory\n");
+    writeFileSync(
+      join(this.scratch, "resolv.conf"),
+      "nameserver 10.96.0.10\nsearch svc.cluster.local\noptions ndots:5\n",
+    );
+    writeFileSync(join(this.scratch, "garbage"), Buffer.from([0xff, 0xfe, 0x00, 0x0a, 0x6e, 0x61, 0x6d, 0x65, 0xc3]));
+    symlinkSync(join(this.scratch, "loop"), join(this.scratch, "loop"));
+    symlinkSync(this.pod.path, join(this.scratch, "pod-link"));
+  }
+
+  dispose(): void {
+    this.podNs?.delete();
+    this.hostNs?.delete();
+    this.podNs = undefined;
+    this.hostNs = undefined;
+    rmSync(this.root, { recursive: true, force: true });
+    rmSync(this.ioDir, { recursive: true, force: true });
+  }
+}
