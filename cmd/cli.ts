@@ -3,6 +3,7 @@
 
 import yargs from "yargs";
 
+import { agentCommand } from "../agent/cli";
 import type { Io } from "../cni/io";
 import { BINARY_NAME, PLUGINS } from "./plugins";
 
@@ -24,6 +25,8 @@ export async function runCli(invocation: CliInvocation): Promise<number> {
   const { io, name } = invocation;
   const known = name === BINARY_NAME || PLUGINS.has(name);
   let exitCode = 0;
+  // A long-running command (the agent) hands over its completion; parsing returns before it.
+  let running: Promise<number> | undefined;
   const parser = yargs([...invocation.args])
     .scriptName(name)
     .usage(
@@ -38,6 +41,11 @@ export async function runCli(invocation: CliInvocation): Promise<number> {
       () => {
         for (const plugin of PLUGINS.keys()) io.stdout(plugin);
       },
+    )
+    .command(
+      agentCommand((run) => {
+        running = run;
+      }),
     )
     .version(invocation.version)
     .help()
@@ -59,5 +67,5 @@ export async function runCli(invocation: CliInvocation): Promise<number> {
     parser.parse([...invocation.args], {}, (_error, _argv, text) => resolve(text));
   });
   if (output !== "") io.stdout(output.trimEnd());
-  return exitCode;
+  return running !== undefined && exitCode === 0 ? running : exitCode;
 }
