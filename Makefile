@@ -5,6 +5,7 @@
 #   make install   binary and one link per plugin into $(DESTDIR)$(PREFIX)
 #   make test      unit tests, then integration and end-to-end tests (root)
 #   make bench     start-up and plugin-chain latency against the reference plugins
+#   make fuzz      malformed-input fuzzing, full run (FUZZ_COUNT cases of FUZZ_SEED; root)
 #   make clean
 
 PREFIX ?= /opt/cni/bin
@@ -29,7 +30,7 @@ DEB_PACKAGES := iproute2 util-linux gcc g++ make python3 golang-go golang-github
 BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig
 
-.PHONY: all deps build native typecheck install uninstall test test-unit test-integration test-e2e bench clean
+.PHONY: all deps build native typecheck install uninstall test test-unit test-integration test-e2e bench fuzz clean
 
 all: build
 
@@ -97,6 +98,12 @@ test-e2e: build $(DRIVER)
 bench: deps build $(DRIVER)
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/startup.ts
 	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx bench/chain.ts
+
+FUZZ_SEED ?= 1
+FUZZ_COUNT ?= 10000
+
+fuzz: deps build
+	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx test/fuzz/run.ts --seed $(FUZZ_SEED) --count $(FUZZ_COUNT)
 
 clean:
 	rm -rf dist build native/build test/driver/bin

@@ -31,6 +31,14 @@ export interface Reply {
 
 const OUTPUT_CAP = 4 * 1024 * 1024;
 
+/**
+ * A safety net under the generator: the plugin runs in a private mount namespace with a fresh tmpfs
+ * over /var/lib, so that a case that lost its data dir cannot reach the node's default
+ * /var/lib/cni/networks (or flannel's /var/lib/cni/flannel). A fixed script; the command comes as
+ * arguments. `sh` and `ip` exec, so the PID stays the plugin's.
+ */
+const PRIVATE_VAR_LIB = 'mount -t tmpfs -o mode=0755 tmpfs /var/lib && exec "$@"';
+
 export async function invoke(invocation: Invocation): Promise<Reply> {
   const stdinPath = join(invocation.ioDir, "stdin");
   writeFileSync(stdinPath, invocation.stdin);
@@ -38,7 +46,18 @@ export async function invoke(invocation: Invocation): Promise<Reply> {
   const started = performance.now();
   try {
     return await new Promise<Reply>((resolve, reject) => {
-      const child = spawn("ip", ["netns", "exec", invocation.hostNetns, invocation.plugin], {
+      const command = [
+        "sh",
+        "-c",
+        PRIVATE_VAR_LIB,
+        "sh",
+        "ip",
+        "netns",
+        "exec",
+        invocation.hostNetns,
+        invocation.plugin,
+      ];
+      const child = spawn("unshare", ["--mount", "--propagation", "private", ...command], {
         env: { PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...invocation.env },
         cwd: invocation.cwd,
         stdio: [stdinFd, "pipe", "pipe"],
@@ -53,7 +72,6 @@ export async function invoke(invocation: Invocation): Promise<Reply> {
       child.stdout!.on("data", collect(stdout));
       child.stderr!.on("data", collect(stderr));
       let timedOut = false;
-      // `ip netns exec` execs the plugin, so this PID is the plugin's own.
       const timer = setTimeout(() => {
         timedOut = true;
         if (child.pid !== undefined) process.kill(child.pid, "SIGKILL");

@@ -85,7 +85,7 @@ const BY_KIND: Readonly<Record<"string" | "number" | "boolean" | "array" | "obje
   number: (rng) => hugeNumber(rng),
   boolean: (rng) => rng.chance(0.5),
   array: (rng) => rng.pick<unknown>([[], [1], ["x"], [null], [[]], [{}], [true, "x", 1]]),
-  object: (rng) => rng.pick<unknown>([{}, { a: 1 }, { "": "" }, garbageTree(rng, 3)]),
+  object: (rng) => rng.pick<unknown>([{}, { a: 1 }, { "": "" }, { [garbageString(rng, 3)]: garbageTree(rng, 3) }]),
 };
 
 /** Which JSON types count as the right type for a key of `kind`. */
@@ -98,7 +98,10 @@ const RIGHT_TYPES: Readonly<Record<JsonKind, readonly (keyof typeof BY_KIND)[]>>
   stringArray: ["array"],
 };
 
-/** A value of a JSON type other than `kind` (for a string array, also an array holding a non-string). */
+/**
+ * A value of a JSON type other than `kind` (for a string array, also an array holding a non-string).
+ * Never null: a null reads as an absent key, which for a data dir means the node's default one.
+ */
 export function wrongTypeValue(rng: Prng, kind: JsonKind): unknown {
   if (kind === "stringArray" && rng.chance(0.3)) return rng.pick<unknown>([[1], [null], [{}], [[]], ["x", false]]);
   const types = (Object.keys(BY_KIND) as (keyof typeof BY_KIND)[]).filter((t) => !RIGHT_TYPES[kind].includes(t));
