@@ -7,6 +7,11 @@ import { SPEC_VERSIONS } from "../cni/version";
 export const PLUGINS: ReadonlyMap<string, Plugin> = new Map(
   [
     {
+      name: "bridge",
+      versions: SPEC_VERSIONS,
+      load: async () => (await import("../plugins/bridge/plugin")).commands,
+    },
+    {
       name: "loopback",
       versions: SPEC_VERSIONS,
       load: async () => (await import("../plugins/loopback/plugin")).commands,

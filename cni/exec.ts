@@ -43,25 +43,8 @@ export const processRunner: PluginRunner = {
 };
 
 async function spawnPlugin(path: string, env: Env, stdin: Uint8Array): Promise<PluginOutput> {
-  const { spawn } = await import("node:child_process");
-  return new Promise<PluginOutput>((resolve, reject) => {
-    const child = spawn(path, [], { env: definedOnly(env), stdio: ["pipe", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.on("error", reject);
-    // A delegate that exits without reading all of stdin closes the pipe; that is not our failure.
-    child.stdin.on("error", () => {});
-    child.on("close", (code, signal) => {
-      resolve({
-        exitCode: code ?? (signal !== null ? 128 : 1),
-        stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-      });
-    });
-    child.stdin.end(stdin);
-  });
+  const { runProcess } = await import("./spawn");
+  return runProcess(path, [], { env: definedOnly(env), stdin });
 }
 
 function definedOnly(env: Env): Record<string, string> {

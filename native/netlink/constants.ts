@@ -70,6 +70,7 @@ export const IFLA_NET_NS_PID = 19;
 export const IFLA_IFALIAS = 20;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_EXT_MASK = 29;
+export const IFLA_AF_SPEC = 26;
 export const IFLA_LINK_NETNSID = 37;
 export const IFLA_ALT_IFNAME = 53;
 
@@ -85,6 +86,7 @@ export const VETH_INFO_PEER = 1;
 
 export const IFLA_BR_VLAN_FILTERING = 7;
 export const IFLA_BR_MCAST_SNOOPING = 23;
+export const IFLA_BR_VLAN_DEFAULT_PVID = 39;
 
 // IFLA_INFO_DATA for kind "vxlan"
 export const IFLA_VXLAN_ID = 1;
@@ -106,6 +108,13 @@ export const IFLA_VXLAN_GBP = 23;
 export const IFLA_BRPORT_MODE = 4; // hairpin
 export const IFLA_BRPORT_LEARNING = 8;
 export const IFLA_BRPORT_ISOLATED = 33;
+
+// IFLA_AF_SPEC under AF_BRIDGE: a port's VLANs (struct bridge_vlan_info { u16 flags; u16 vid; })
+export const IFLA_BRIDGE_VLAN_INFO = 2;
+export const BRIDGE_VLAN_INFO_PVID = 0x2;
+export const BRIDGE_VLAN_INFO_UNTAGGED = 0x4;
+export const BRIDGE_VLAN_INFO_RANGE_BEGIN = 0x8;
+export const BRIDGE_VLAN_INFO_RANGE_END = 0x10;
 
 // IFLA_OPERSTATE values (RFC 2863)
 export const OPER_STATES = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"] as const;

@@ -49,11 +49,12 @@ const ADD = NLM_F_CREATE | NLM_F_EXCL;
 const REPLACE = NLM_F_CREATE | NLM_F_REPLACE;
 const APPEND = NLM_F_CREATE | NLM_F_APPEND;
 
-export type RouteVerb = "routeAdd" | "routeReplace" | "routeDel";
+export type RouteVerb = "routeAdd" | "routeAddEcmp" | "routeReplace" | "routeDel";
 export type FdbVerb = "fdbAppend" | "fdbReplace" | "fdbDel";
 
 const ROUTE_VERBS = {
   routeAdd: { type: RTM_NEWROUTE, flags: ADD },
+  routeAddEcmp: { type: RTM_NEWROUTE, flags: NLM_F_CREATE },
   routeReplace: { type: RTM_NEWROUTE, flags: REPLACE },
   routeDel: { type: RTM_DELROUTE, flags: 0 },
 } as const satisfies Record<RouteVerb, unknown>;

@@ -7,6 +7,7 @@ import { closeSync, openSync } from "node:fs";
 import { checkSysctlKey, type NativeBinding } from "../binding";
 import { loadNative } from "../loader";
 import { addressRequest, type Address, type AddressSpec, decodeAddress, encodeIfAddr } from "./address";
+import { type BridgeVlan, bridgeVlanSpec } from "./bridge-vlan";
 import { NetlinkConnection, type Request } from "./connection";
 import {
   AF_BRIDGE,
@@ -46,7 +47,16 @@ import {
   replaceNeighbour,
 } from "./forwarding";
 import { familyNumber, type IpFamily, ipFamilyOf } from "./ip";
-import { decodeLink, encodeIfInfo, type Link, linkSpecAttributes, type LinkSpec, macToBytes } from "./link";
+import {
+  decodeLink,
+  encodeIfInfo,
+  type Link,
+  type LinkChange,
+  linkChangeRequest,
+  linkSpecAttributes,
+  type LinkSpec,
+  macToBytes,
+} from "./link";
 import type { FdbEntry, FdbFilter, FdbSpec, Neighbour, NeighbourFilter, NeighbourSpec } from "./neighbour";
 import type { Route, RouteFilter, RouteSpec } from "./route";
 import { attr, type Attribute } from "./wire";
@@ -206,6 +216,26 @@ export class Handle {
     });
   }
 
+  /** Applies several changes to a link in one request (`ip link set dev X up promisc on ...`). */
+  linkSet(index: number, change: LinkChange): void {
+    this.connection.execute({ operation: `linkSet #${index}`, type: RTM_NEWLINK, ...linkChangeRequest(index, change) });
+  }
+
+  /** `bridge vlan add`: adds VLANs to a bridge port (an existing one gets the new flags). */
+  bridgeVlanAdd(index: number, vlans: readonly BridgeVlan[]): void {
+    this.changeBridgeVlans(`bridgeVlanAdd #${index}`, RTM_SETLINK, index, vlans);
+  }
+
+  /** `bridge vlan del`: removes VLANs from a bridge port (the kernel ignores VLANs the port lacks). */
+  bridgeVlanDel(index: number, vlans: readonly BridgeVlan[]): void {
+    this.changeBridgeVlans(`bridgeVlanDel #${index}`, RTM_DELLINK, index, vlans);
+  }
+
+  private changeBridgeVlans(operation: string, type: number, index: number, vlans: readonly BridgeVlan[]): void {
+    const body = encodeIfInfo({ family: AF_BRIDGE, index });
+    this.connection.execute({ operation, type, body, attributes: [bridgeVlanSpec(vlans)] });
+  }
+
   /** `upFlag` set: change IFF_UP to that value; undefined: leave the flags alone. */
   private setLink(operation: string, index: number, attributes: Attribute[], upFlag?: number): void {
     const flags = upFlag === undefined ? {} : { flags: upFlag, change: IFF_UP };
@@ -265,6 +295,15 @@ export class Handle {
   /** Adds a route; fails with EEXIST when the table has one to the same destination and metric. */
   routeAdd(spec: RouteSpec): void {
     changeRoute(this.connection, "routeAdd", spec);
+  }
+
+  /**
+   * Adds a route without NLM_F_EXCL, as `ip route append` without the append: an IPv6 route to a
+   * destination that has one with the same metric becomes a multipath next hop (ECMP), an IPv4 one
+   * another candidate; only an identical route fails with EEXIST.
+   */
+  routeAddEcmp(spec: RouteSpec): void {
+    changeRoute(this.connection, "routeAddEcmp", spec);
   }
 
   /** Adds the route, or replaces the one to the same destination and metric. */

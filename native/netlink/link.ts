@@ -3,8 +3,10 @@
 
 import {
   AF_UNSPEC,
+  IFF_PROMISC,
   IFF_UP,
   IFLA_ADDRESS,
+  IFLA_BR_VLAN_DEFAULT_PVID,
   IFLA_BR_VLAN_FILTERING,
   IFLA_IFALIAS,
   IFLA_IFNAME,
@@ -65,6 +67,8 @@ export interface DeviceLink extends LinkBase {
 export interface BridgeLink extends LinkBase {
   readonly kind: "bridge";
   readonly vlanFiltering: boolean;
+  /** The VLAN a new port joins as PVID and untagged; 0 for none (undefined: not reported). */
+  readonly vlanDefaultPvid: number | undefined;
 }
 export interface VethLink extends LinkBase {
   readonly kind: "veth";
@@ -123,6 +127,17 @@ export type LinkSpec =
       readonly ttl?: number;
     })
   | (LinkSpecBase & { readonly kind: "dummy" });
+
+/** Changes to an existing link in one request, as one `ip link set` line makes them. */
+export interface LinkChange {
+  readonly up?: boolean;
+  readonly promisc?: boolean;
+  readonly mtu?: number;
+  /** Setting a link's MAC, even to its current value, also pins it (addr_assign_type "set"). */
+  readonly mac?: string;
+  /** Options of a bridge (IFLA_LINKINFO kind "bridge"); only for bridges. */
+  readonly bridge?: { readonly vlanFiltering?: boolean };
+}
 
 // ---------------------------------------------------------------------------------------------
 // ifinfomsg
@@ -203,7 +218,12 @@ export function decodeLink(payload: Uint8Array): Link {
     case undefined:
       return { ...base, kind: "device" };
     case "bridge":
-      return { ...base, kind: "bridge", vlanFiltering: (data?.u8(IFLA_BR_VLAN_FILTERING) ?? 0) !== 0 };
+      return {
+        ...base,
+        kind: "bridge",
+        vlanFiltering: (data?.u8(IFLA_BR_VLAN_FILTERING) ?? 0) !== 0,
+        vlanDefaultPvid: data?.u16(IFLA_BR_VLAN_DEFAULT_PVID),
+      };
     case "veth":
       return { ...base, kind: "veth" };
     case "vxlan":
@@ -228,6 +248,36 @@ function decodeVxlan(base: LinkBase, data: Attributes | undefined): VxlanLink {
     learning: (data?.u8(IFLA_VXLAN_LEARNING) ?? 0) !== 0,
     gbp: data?.has(IFLA_VXLAN_GBP) ?? false,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding RTM_NEWLINK for changes
+
+/** The ifinfomsg and attributes of an RTM_NEWLINK that applies `change` to link `index`. */
+export function linkChangeRequest(index: number, change: LinkChange): { body: Uint8Array; attributes: Attribute[] } {
+  let flags = 0;
+  let mask = 0;
+  if (change.up !== undefined) {
+    mask |= IFF_UP;
+    if (change.up) flags |= IFF_UP;
+  }
+  if (change.promisc !== undefined) {
+    mask |= IFF_PROMISC;
+    if (change.promisc) flags |= IFF_PROMISC;
+  }
+  const attributes: Attribute[] = [];
+  if (change.mtu !== undefined) attributes.push(attr.u32(IFLA_MTU, change.mtu));
+  if (change.mac !== undefined) attributes.push(attr.bytes(IFLA_ADDRESS, macToBytes(change.mac)));
+  const bridgeData: Attribute[] = [];
+  if (change.bridge?.vlanFiltering !== undefined) {
+    bridgeData.push(attr.u8(IFLA_BR_VLAN_FILTERING, change.bridge.vlanFiltering ? 1 : 0));
+  }
+  if (bridgeData.length > 0) {
+    attributes.push(
+      attr.nest(IFLA_LINKINFO, [attr.string(IFLA_INFO_KIND, "bridge"), attr.nest(IFLA_INFO_DATA, bridgeData)]),
+    );
+  }
+  return { body: encodeIfInfo({ index, flags, change: mask }), attributes };
 }
 
 // ---------------------------------------------------------------------------------------------

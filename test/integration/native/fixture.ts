@@ -66,6 +66,13 @@ export function thrown(work: () => unknown): unknown {
 // ---------------------------------------------------------------------------------------------
 // `ip -j` and `bridge -j` output (iproute2 6.1), as far as the tests read it
 
+/** `ip -d -j link show dev <name>` in `ns`; throws when there is no such link. */
+export function ipLink(ns: TestNetns, name: string): IpLink {
+  const [link] = ns.ipJson<IpLink[]>("-d", "link", "show", "dev", name);
+  if (link === undefined) throw new Error(`ip shows no link ${name} in ${ns.name}`);
+  return link;
+}
+
 export interface IpLink {
   readonly ifindex: number;
   readonly ifname: string;
@@ -75,6 +82,7 @@ export interface IpLink {
   readonly master?: string;
   readonly link?: string;
   readonly link_netnsid?: number;
+  readonly operstate?: string;
   readonly linkinfo?: {
     readonly info_kind?: string;
     readonly info_data?: Readonly<Record<string, unknown>>;

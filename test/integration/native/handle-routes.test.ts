@@ -112,6 +112,16 @@ describe("Handle: routes", () => {
     ]);
   });
 
+  it("routeAddEcmp: a second IPv6 gateway joins the route as a next hop; only an identical route is EEXIST", () => {
+    host.handle.routeAddEcmp({ dst: "fd01::/64", gateway: "fd00::5", linkIndex: br0 });
+    host.handle.routeAddEcmp({ dst: "fd01::/64", gateway: "fd00::6", linkIndex: br0 });
+    const [route] = ip6Routes("fd01::/64");
+    expect(route?.nexthops?.map((h) => h.gateway)).to.have.members(["fd00::5", "fd00::6"]);
+    host.handle.routeAddEcmp({ dst: "10.2.0.0/16", gateway: "10.0.0.5", linkIndex: br0 });
+    const error = thrown(() => host.handle.routeAddEcmp({ dst: "10.2.0.0/16", gateway: "10.0.0.5", linkIndex: br0 }));
+    expect(error).to.satisfy((e: unknown) => isNetlinkError(e, "EEXIST"));
+  });
+
   it("replaces a route, or adds it when missing", () => {
     host.handle.routeReplace({ dst: "10.2.0.0/16", gateway: "10.0.0.5" });
     host.handle.routeReplace({ dst: "10.2.0.0/16", gateway: "10.0.0.7", mtu: 1300 });

@@ -231,6 +231,84 @@ describe("links", () => {
     });
   });
 
+  describe("changing several things at once (linkSet)", () => {
+    it("flags in ifi_flags/ifi_change, MTU and MAC as attributes, bridge options under IFLA_LINKINFO", () => {
+      const { handle, kernel } = fakeHandle();
+      handle.linkSet(4, {
+        up: true,
+        promisc: false,
+        mtu: 1450,
+        mac: "0a:58:0a:f4:00:01",
+        bridge: { vlanFiltering: true },
+      });
+      expect(kernel.requests.map(dump)).to.deep.equal([
+        dump(hex`
+          50000000 1000 0500 00000000 00000000   # len 80, RTM_NEWLINK, REQUEST|ACK (no CREATE: the link exists)
+          00 00 0000 04000000 01000000 01010000  # index 4, flags IFF_UP, change IFF_UP|IFF_PROMISC
+          0800 0400 aa050000                     # IFLA_MTU 1450
+          0a00 0100 0a580af4 0001 0000           # IFLA_ADDRESS 0a:58:0a:f4:00:01
+          1c00 1280                              # IFLA_LINKINFO len 28, nested
+            0b00 0100 62726964 676500 00         #   IFLA_INFO_KIND "bridge"
+            0c00 0280                            #   IFLA_INFO_DATA len 12, nested
+              0500 0700 01 000000                #     IFLA_BR_VLAN_FILTERING 1
+        `),
+      ]);
+    });
+
+    it("promiscuous on, nothing else: only the flag and its mask", () => {
+      const { handle, kernel } = fakeHandle();
+      handle.linkSet(4, { promisc: true });
+      expect(kernel.requests.map(dump)).to.deep.equal([
+        dump(
+          hex`20000000 1000 0500 00000000 00000000  00 00 0000 04000000 00010000 00010000  # flags/change IFF_PROMISC`,
+        ),
+      ]);
+    });
+  });
+
+  describe("bridge port VLANs", () => {
+    it("bridgeVlanAdd: RTM_SETLINK of AF_BRIDGE, one bridge_vlan_info per VLAN, a range as BEGIN and END", () => {
+      const { handle, kernel } = fakeHandle();
+      handle.bridgeVlanAdd(6, [
+        { vid: 100, pvid: true, untagged: true },
+        { vid: 200, vidEnd: 299 },
+        { vid: 7, vidEnd: 7 },
+      ]);
+      expect(kernel.requests.map(dump)).to.deep.equal([
+        dump(hex`
+          44000000 1300 0500 00000000 00000000   # len 68, RTM_SETLINK, REQUEST|ACK
+          07 00 0000 06000000 00000000 00000000  # ifinfomsg: AF_BRIDGE, index 6
+          2400 1a80                              # IFLA_AF_SPEC len 36, nested
+            0800 0200 0600 6400                  #   IFLA_BRIDGE_VLAN_INFO flags PVID|UNTAGGED, vid 100
+            0800 0200 0800 c800                  #   IFLA_BRIDGE_VLAN_INFO flags RANGE_BEGIN, vid 200
+            0800 0200 1000 2b01                  #   IFLA_BRIDGE_VLAN_INFO flags RANGE_END, vid 299
+            0800 0200 0000 0700                  #   IFLA_BRIDGE_VLAN_INFO vid 7 (a range of one is one VLAN)
+        `),
+      ]);
+    });
+
+    it("bridgeVlanDel: the same layout in an RTM_DELLINK of AF_BRIDGE", () => {
+      const { handle, kernel } = fakeHandle();
+      handle.bridgeVlanDel(6, [{ vid: 1 }]);
+      expect(kernel.requests.map(dump)).to.deep.equal([
+        dump(hex`
+          2c000000 1100 0500 00000000 00000000   # len 44, RTM_DELLINK, REQUEST|ACK
+          07 00 0000 06000000 00000000 00000000  # AF_BRIDGE, index 6
+          0c00 1a80 0800 0200 0000 0100          # IFLA_AF_SPEC { IFLA_BRIDGE_VLAN_INFO vid 1 }
+        `),
+      ]);
+    });
+
+    it("refuses ids outside 1-4094, reversed ranges and a range as PVID before sending anything", () => {
+      const { handle, kernel } = fakeHandle();
+      expect(() => handle.bridgeVlanAdd(6, [{ vid: 0 }])).to.throw(RangeError, /between 1 and 4094/);
+      expect(() => handle.bridgeVlanAdd(6, [{ vid: 4095 }])).to.throw(RangeError);
+      expect(() => handle.bridgeVlanAdd(6, [{ vid: 10, vidEnd: 5 }])).to.throw(RangeError, /ends before/);
+      expect(() => handle.bridgeVlanAdd(6, [{ vid: 10, vidEnd: 20, pvid: true }])).to.throw(RangeError, /PVID/);
+      expect(kernel.requests).to.deep.equal([]);
+    });
+  });
+
   describe("looking links up", () => {
     // An RTM_NEWLINK as a dump reports a pod's veth end: index 3, attached to bridge 5 in its
     // namespace, its peer (index 7) in the namespace with id 0.
@@ -291,6 +369,23 @@ describe("links", () => {
           0800 1d00 08000000
         `),
       ]);
+    });
+
+    it("decodes a bridge's VLAN filtering and default PVID", () => {
+      const message = hex`
+        50000000 1000 0000 00000000 00000000   # len 80, RTM_NEWLINK
+        00 00 0100 05000000 03110000 00000000  # index 5, UP|BROADCAST|PROMISC|MULTICAST
+        0900 0300 636e6930 00000000            # IFLA_IFNAME "cni0"
+        2400 1200                              # IFLA_LINKINFO len 36
+          0b00 0100 62726964 676500 00         #   IFLA_INFO_KIND "bridge"
+          1400 0200                            #   IFLA_INFO_DATA len 20
+            0500 0700 01 000000                #     IFLA_BR_VLAN_FILTERING 1
+            0600 2700 0100 0000                #     IFLA_BR_VLAN_DEFAULT_PVID 1
+      `;
+      const { handle } = fakeHandle(reply(message));
+      const link = handle.linkByIndex(5);
+      expect(link).to.include({ kind: "bridge", name: "cni0", up: true, vlanFiltering: true, vlanDefaultPvid: 1 });
+      expect(link.flags & 0x100).to.equal(0x100);
     });
 
     it("decodes a vxlan device's IFLA_INFO_DATA", () => {

@@ -132,6 +132,19 @@ describe("routes", () => {
       ]);
     });
 
+    it("routeAddEcmp: NLM_F_CREATE without EXCL, so a second next hop joins the destination", () => {
+      const { handle, kernel } = fakeHandle();
+      handle.routeAddEcmp({ dst: "::/0", gateway: "fd00::1", linkIndex: 2 });
+      expect(kernel.requests.map(dump)).to.deep.equal([
+        dump(hex`
+          38000000 1800 0504 00000000 00000000   # len 56, RTM_NEWROUTE, REQUEST|ACK|CREATE
+          0a 00 00 00 fe 03 00 01 00000000       # AF_INET6, /0, main, boot, universe, unicast
+          1400 0500 fd000000 00000000 00000000 00000001  # RTA_GATEWAY fd00::1
+          0800 0400 02000000                     # RTA_OIF 2
+        `),
+      ]);
+    });
+
     it("onlink sets RTNH_F_ONLINK in rtm_flags (flannel's route to a remote subnet)", () => {
       const { handle, kernel } = fakeHandle();
       handle.routeReplace({ dst: "10.244.1.0/24", gateway: "10.244.1.0", linkIndex: 4, onlink: true });
