@@ -184,6 +184,10 @@ const identifierCases: readonly Case[] = [
   // U+0085 (NEXT LINE) is whitespace to Go's unicode.IsSpace, which the reference uses.
   invalidIfName("eth\u00850", SEPARATOR),
   invalidIfName("eth\u20280", SEPARATOR),
+  // The kernel's isspace() reads single bytes as Latin-1: 0xa0, the second byte of "à", is a space.
+  invalidIfName("brà", "interface name contains a byte the kernel reads as a space", "the UTF-8 byte 0xa0"),
+  invalidIfName("eth%d", "interface name contains %, which the kernel reads as a name template"),
+  invalidIfName("eth0%2f", "interface name contains %, which the kernel reads as a name template"),
   invalidIfName(".", "interface name is . or .."),
   invalidIfName("..", "interface name is . or .."),
 ];
