@@ -74,6 +74,8 @@ export interface FuzzCase {
   readonly env: Readonly<Record<string, string>>;
   readonly stdin: Uint8Array;
   readonly expect: Outcome;
+  /** Kernel features the expected outcome assumes ("vlan_filtering"). */
+  readonly requires?: readonly string[];
 }
 
 export const caseId = (fuzzCase: Pick<FuzzCase, "seed" | "index">): string => `${fuzzCase.seed}:${fuzzCase.index}`;
@@ -92,10 +94,11 @@ export interface KeptCase {
   readonly stdin?: string;
   readonly stdinBase64?: string;
   readonly expect: Outcome;
+  readonly requires?: readonly string[];
 }
 
 export function toKeptCase(fuzzCase: FuzzCase, found: string): KeptCase {
-  const { seed, index, plugin, family, description, env, expect } = fuzzCase;
+  const { seed, index, plugin, family, description, env, expect, requires } = fuzzCase;
   let text: string | undefined;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(fuzzCase.stdin);
@@ -103,12 +106,22 @@ export function toKeptCase(fuzzCase: FuzzCase, found: string): KeptCase {
     text = undefined;
   }
   const stdin = text !== undefined ? { stdin: text } : { stdinBase64: Buffer.from(fuzzCase.stdin).toString("base64") };
-  return { seed, index, found, plugin, family, description, env, ...stdin, expect };
+  return { seed, index, found, plugin, family, description, env, ...stdin, expect, ...(requires ? { requires } : {}) };
 }
 
 export function fromKeptCase(kept: KeptCase): FuzzCase {
   const stdin =
     kept.stdinBase64 !== undefined ? Buffer.from(kept.stdinBase64, "base64") : Buffer.from(kept.stdin ?? "", "utf8");
-  const { seed, index, plugin, family, description, env, expect } = kept;
-  return { seed, index, plugin, family, description, env, stdin: new Uint8Array(stdin), expect };
+  const { seed, index, plugin, family, description, env, expect, requires } = kept;
+  return {
+    seed,
+    index,
+    plugin,
+    family,
+    description,
+    env,
+    stdin: new Uint8Array(stdin),
+    expect,
+    ...(requires ? { requires } : {}),
+  };
 }

@@ -13,16 +13,17 @@ import {
   verdictFor,
 } from "./fuzz-case";
 import { envMutation } from "./models/env";
+import { bridge } from "./models/bridge";
 import { hostLocal } from "./models/host-local";
 import { loopback } from "./models/loopback";
-import type { Base, PluginModel } from "./models/model";
+import type { Base, Feature, PluginModel } from "./models/model";
 import { byteMutation, keyMutation, structureMutation } from "./mutate-config";
 import { Prng } from "./prng";
 import { toJsonText } from "./json-text";
 import { NAME_ALPHABET } from "./values";
 
 /** Every plugin the generator knows; a run uses those the binary under test provides. */
-export const MODELS: readonly PluginModel[] = [loopback, hostLocal];
+export const MODELS: readonly PluginModel[] = [loopback, hostLocal, bridge];
 
 const VERB_WEIGHTS: readonly (readonly [number, Verb])[] = [
   [5, "ADD"],
@@ -39,6 +40,7 @@ interface Mutation {
   /** Variables to set, or to unset (undefined). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly verdict: Verdict;
+  readonly requires?: readonly Feature[];
 }
 
 /** The models of `plugins` (names the binary provides), in a fixed order. */
@@ -76,6 +78,7 @@ export function generateCase(seed: number, index: number, models: readonly Plugi
     env,
     stdin: mutation.stdin,
     expect,
+    ...(mutation.requires !== undefined && expect.kind !== "error" ? { requires: mutation.requires } : {}),
   };
 }
 
@@ -101,7 +104,7 @@ function mutate(rng: Prng, model: PluginModel, base: Base): Mutation {
     [
       25,
       () => {
-        const change = base.env !== undefined && rng.chance(0.3) ? base.env(rng) : envMutation(rng, model);
+        const change = base.env !== undefined && rng.chance(0.3) ? base.env(rng) : envMutation(rng, model, base);
         return {
           family: "env",
           description: `${change.label} (${JSON.stringify(change.value?.slice(0, 40))})`,

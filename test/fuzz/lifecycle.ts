@@ -21,27 +21,30 @@ export async function lifecycle(
   const version =
     typeof config["cniVersion"] === "string" && config["cniVersion"] !== "" ? config["cniVersion"] : "0.1.0";
   const caching = CACHING_VERSIONS.includes(version);
-  const followUp = caching ? withPrevResult(config, addStdout, stdin) : stdin;
-  const steps = [...(caching ? ["CHECK"] : []), "DEL", "DEL"];
-  for (const [i, command] of steps.entries()) {
-    const reply = await run({ ...env, CNI_COMMAND: command }, followUp);
+  const followUp = caching ? withPrevResult(stdin, addStdout) : stdin;
+  // A runtime deletes whatever CHECK said: every step runs, the first problem is reported.
+  const problems: string[] = [];
+  const steps = [...(caching ? ["CHECK"] : []), "DEL", "the second DEL"];
+  for (const step of steps) {
+    const reply = await run({ ...env, CNI_COMMAND: step === "CHECK" ? "CHECK" : "DEL" }, followUp);
     const verdict = judge(reply, succeeds, false);
     if (verdict.problem !== undefined) {
-      const which = i === steps.length - 1 && command === "DEL" ? "the second DEL" : command;
-      return `${which} after a successful ADD: ${verdict.problem}\n  stdout: ${reply.stdout.slice(0, 500)}\n  stderr: ${reply.stderr.slice(0, 500)}`;
+      problems.push(
+        `${step} after a successful ADD: ${verdict.problem}\n  stdout: ${reply.stdout.slice(0, 500)}\n  stderr: ${reply.stderr.slice(0, 500)}`,
+      );
     }
   }
-  return undefined;
+  return problems[0];
 }
 
-/** The config with the ADD's result as prevResult; one nested too deep to write again goes as it was. */
-function withPrevResult(config: Record<string, unknown>, addStdout: string, stdin: Uint8Array): Uint8Array {
-  try {
-    return new TextEncoder().encode(JSON.stringify({ ...config, prevResult: JSON.parse(addStdout) }));
-  } catch (error: unknown) {
-    if (error instanceof RangeError) return stdin;
-    throw error;
-  }
+/**
+ * The config with the ADD's result as prevResult, written into the text as it was (a key repeated
+ * last wins): a config too deep or too odd to parse and write again goes unchanged otherwise.
+ */
+function withPrevResult(stdin: Uint8Array, addStdout: string): Uint8Array {
+  const text = new TextDecoder().decode(stdin);
+  const end = text.lastIndexOf("}");
+  return new TextEncoder().encode(`${text.slice(0, end)},"prevResult":${addStdout.trim()}${text.slice(end)}`);
 }
 
 /**

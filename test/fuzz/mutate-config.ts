@@ -4,7 +4,15 @@
 
 import { either, fails, succeeds, type Verb, type Verdict, verdictFor } from "./fuzz-case";
 import { Entries, toJsonText } from "./json-text";
-import { type Base, type JsonPath, type KeySpec, type PluginModel, valueAt, withValue } from "./models/model";
+import {
+  type Base,
+  type Feature,
+  type JsonPath,
+  type KeySpec,
+  type PluginModel,
+  valueAt,
+  withValue,
+} from "./models/model";
 import type { Prng } from "./prng";
 import { deepNesting, garbageString, garbageTree, hugeNumber, hugeString, wrongTypeValue } from "./values";
 
@@ -13,6 +21,7 @@ export interface ConfigMutation {
   readonly description: string;
   readonly stdin: Uint8Array;
   readonly verdict: Verdict;
+  readonly requires?: readonly Feature[];
 }
 
 const encoder = new TextEncoder();
@@ -73,6 +82,7 @@ export function keyMutation(rng: Prng, model: PluginModel, base: Base): ConfigMu
         description: `${where}: ${valueCase.label}`,
         stdin: serialize(rng, config),
         verdict: verdict(valueCase.outcome),
+        ...(valueCase.requires !== undefined ? { requires: valueCase.requires } : {}),
       };
     }
     default: {

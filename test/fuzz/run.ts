@@ -9,15 +9,9 @@ import { rmSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 
-import { type RunReport, runFuzz } from "./runner";
-import {
-  formatFailures,
-  formatFigures,
-  generateCases,
-  keepCase,
-  pluginsWithoutModel,
-  regressionCases,
-} from "./session";
+import { formatFailures, formatFigures, type RunReport } from "./report";
+import { runFuzz } from "./runner";
+import { builtPlugins, generateCases, keepCase, pluginsWithoutModel, regressionCases } from "./session";
 import { deleteAllTestNetns } from "../helpers/netns";
 import { removeInstalledSuite, scratchDir, suiteDir } from "../helpers/suite";
 
@@ -28,6 +22,7 @@ const argv = yargs(hideBin(process.argv))
   .option("count", { type: "number", default: 10_000, describe: "how many cases" })
   .option("workers", { type: "number", describe: "parallel workers (default: one per CPU)" })
   .option("time-bound", { type: "number", default: 5000, describe: "longest a plugin may take (ms)" })
+  .option("plugins", { type: "string", describe: "only these plugins (comma-separated; default: all the binary has)" })
   .option("replay", { type: "boolean", default: true, describe: "also replay the kept regression cases" })
   .option("keep", { type: "boolean", default: false, describe: "keep failing cases in test/fuzz/regressions" })
   .strict()
@@ -38,8 +33,9 @@ async function main(): Promise<number> {
     console.error("make fuzz needs root (network namespaces)");
     return 2;
   }
-  const generated = generateCases(argv.seed, argv.start, argv.count);
-  const kept = argv.replay ? regressionCases() : [];
+  const plugins = argv.plugins?.split(",") ?? builtPlugins();
+  const generated = generateCases(argv.seed, argv.start, argv.count, plugins);
+  const kept = argv.replay ? regressionCases(plugins) : [];
   scratch = scratchDir("fuzz");
   const total = generated.length + kept.length;
   let lastPrinted = 0;

@@ -6,7 +6,6 @@ import { join, resolve } from "node:path";
 
 import { caseId, type FuzzCase, fromKeptCase, type KeptCase, toKeptCase } from "./fuzz-case";
 import { generateCase, MODELS, modelsFor } from "./generator";
-import type { RunReport } from "./runner";
 import { runOk } from "../helpers/run";
 import { BUILT_BINARY } from "../helpers/suite";
 
@@ -45,29 +44,4 @@ export function keepCase(fuzzCase: FuzzCase, found: string): string {
   const path = join(REGRESSIONS_DIR, `${caseId(fuzzCase).replace(":", "-")}.json`);
   writeFileSync(path, `${JSON.stringify(toKeptCase(fuzzCase, found), null, 2)}\n`);
   return path;
-}
-
-const table = (title: string, map: ReadonlyMap<string, number>): string =>
-  [`${title}:`, ...[...map].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => `  ${key.padEnd(24)} ${n}`)].join(
-    "\n",
-  );
-
-export function formatFigures(report: RunReport, header: string): string {
-  const seconds = report.durationMs / 1000;
-  return [
-    header,
-    `cases: ${report.cases} in ${seconds.toFixed(1)} s (${(report.cases / seconds).toFixed(0)} cases/s), ${report.invocations} plugin invocations, slowest ${Math.round(report.slowestMs)} ms`,
-    table("cases per plugin", report.byPlugin),
-    table("cases per mutation family", report.byFamily),
-    table("expected outcome classes", report.byExpected),
-    table("observed outcomes", report.byObserved),
-    `failures: ${report.failures.length}`,
-  ].join("\n");
-}
-
-export function formatFailures(report: RunReport, limit = 50): string {
-  return report.failures
-    .slice(0, limit)
-    .map((failure) => `- ${failure.summary}\n  ${failure.problem.replaceAll("\n", "\n  ")}`)
-    .join("\n");
 }

@@ -71,6 +71,19 @@ export class Workspace {
     symlinkSync(this.pod.path, join(this.scratch, "pod-link"));
   }
 
+  /**
+   * Deletes the host's bridges and VLAN gateway interfaces (`<bridge>.<vlan>`, whose peer goes with
+   * it): state a successful bridge case leaves on purpose and the next case would inherit (a
+   * promiscuous bridge, a gateway address of another subnet). A leaked port of a deleted bridge
+   * stays, and shows.
+   */
+  removeSharedLinks(): void {
+    const links = this.host.ipJson<{ ifname: string; linkinfo?: { info_kind?: string } }[]>("-d", "link", "show");
+    for (const link of links) {
+      if (link.linkinfo?.info_kind === "bridge" || /\.\d+$/.test(link.ifname)) this.host.ip("link", "del", link.ifname);
+    }
+  }
+
   dispose(): void {
     this.podNs?.delete();
     this.hostNs?.delete();

@@ -8,8 +8,9 @@ import { expect } from "chai";
 import { rmSync } from "node:fs";
 
 import { caseId, fails, type FuzzCase } from "../fuzz/fuzz-case";
-import { type RunReport, runFuzz } from "../fuzz/runner";
-import { builtPlugins, formatFailures, generateCases, regressionCases } from "../fuzz/session";
+import { formatFailures, type RunReport } from "../fuzz/report";
+import { runFuzz } from "../fuzz/runner";
+import { builtPlugins, generateCases, regressionCases } from "../fuzz/session";
 import { scratchDir, suiteDir } from "../helpers/suite";
 
 const SEED = 20_251_123;

@@ -3,17 +3,9 @@
 // GC's list of valid attachments.
 
 import { fails, type Outcome, succeeds, type Verb, VERBS, either, TOKENS } from "../fuzz-case";
+import { Raw } from "../json-text";
 import type { Prng } from "../prng";
-import {
-  garbageString,
-  garbageTree,
-  hostileName,
-  hugeString,
-  NAME_PATTERN,
-  validName,
-  badCidr,
-  hugeNumber,
-} from "../values";
+import { garbageString, garbageTree, hostileName, hugeString, NAME_PATTERN, validName, badCidr } from "../values";
 import type { KeySpec, PluginModel, ValueCase } from "./model";
 
 export const SPEC_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
@@ -72,7 +64,7 @@ export const cniVersionKey: KeySpec = {
   },
 };
 
-function nameKey(model: Pick<PluginModel, "longName">): KeySpec {
+export function nameKey(model: Pick<PluginModel, "longName">): KeySpec {
   return {
     path: ["name"],
     kind: "string",
@@ -160,7 +152,10 @@ function malformedResult(rng: Prng): unknown {
     () => ({ cniVersion: "1.0.0", routes: [{ dst: "default" }] }),
     () => ({ cniVersion: "1.0.0", routes: [{}] }),
     () => ({ cniVersion: "1.1.0", routes: [{ dst: "0.0.0.0/0", scope: 256 }] }),
-    () => ({ cniVersion: "1.1.0", routes: [{ dst: "0.0.0.0/0", table: hugeNumber(rng) }] }),
+    () => ({
+      cniVersion: "1.1.0",
+      routes: [{ dst: "0.0.0.0/0", table: rng.pick<unknown>([-1, 0.5, "5", new Raw("1e400")]) }],
+    }),
     () => ({ cniVersion: "1.0.0", dns: [] }),
     () => ({ cniVersion: "1.0.0", dns: { nameservers: "8.8.8.8" } }),
     () => ({ cniVersion: "9.9.9" }),

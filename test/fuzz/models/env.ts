@@ -14,7 +14,7 @@ import {
   UNICODE,
   validName,
 } from "../values";
-import type { PluginModel } from "./model";
+import type { Base, PluginModel } from "./model";
 
 export interface EnvMutation {
   readonly label: string;
@@ -33,14 +33,14 @@ const onlyFor =
   (verb) =>
     verbs.includes(verb) ? outcome : succeeds;
 
-export function envMutation(rng: Prng, model: PluginModel): EnvMutation {
+export function envMutation(rng: Prng, model: PluginModel, base: Base): EnvMutation {
   return rng.weighted<() => EnvMutation>([
     [1, () => command(rng)],
     [2, () => containerId(rng)],
     [3, () => ifName(rng, model)],
     [3, () => netns(rng)],
-    [2, () => cniArgs(rng, model)],
-    [1, () => cniPath(rng, model)],
+    [2, () => cniArgs(rng, model, base)],
+    [1, () => cniPath(rng, base.delegation === null ? undefined : (base.delegation ?? model.delegation))],
     [1, () => logLevel(rng)],
     [
       1,
@@ -106,17 +106,19 @@ function containerId(rng: Prng): EnvMutation {
 
 /** Go's unicode.IsSpace is the Unicode White_Space property; JavaScript's \s adds U+FEFF. */
 const GO_SPACE = /\p{White_Space}/u;
-/** Bytes the kernel's isspace() (Latin-1) rejects in a link name: UTF-8 continuation byte 0xa0 among them. */
-const KERNEL_SPACE_BYTES = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]);
-
-/** The reference's ifname rule, then the kernel's for plugins that create a link of that name. */
-export function ifNameOutcome(name: string, createsLink: boolean): Outcome {
+/**
+ * The reference's ifname rule, and the kernel's beyond it, for every plugin (an interface name
+ * must be one the kernel takes): its isspace() reads single bytes as Latin-1, so UTF-8 byte 0xa0
+ * ("à" is c3 a0) is a space, and "%" makes a name a template. U+FEFF is whitespace to JavaScript
+ * but not to Go or the kernel: either way.
+ */
+export function ifNameOutcome(name: string): Outcome {
   const bytes = new TextEncoder().encode(name);
-  if (name === "" || bytes.length > 15 || name === "." || name === ".." || /[/:]/.test(name) || GO_SPACE.test(name)) {
+  if (name === "" || bytes.length > 15 || name === "." || name === ".." || /[/:%]/.test(name) || GO_SPACE.test(name)) {
     return fails(4);
   }
+  if (bytes.includes(0xa0)) return fails(4);
   if (name.includes("\ufeff")) return either(4);
-  if (bytes.some((b) => KERNEL_SPACE_BYTES.has(b))) return createsLink ? fails(4) : either(4);
   return succeeds;
 }
 
@@ -153,7 +155,16 @@ function ifName(rng: Prng, model: PluginModel): EnvMutation {
   const name = "CNI_IFNAME";
   if (value === undefined || value === "")
     return { label: `${name} missing`, name, value, outcome: onlyFor(ATTACHMENT_VERBS, fails(4)) };
-  const outcome = ifNameOutcome(value, model.createsLink);
+  if (model.createsLink && value === "lo") {
+    // Valid, but the pod has it: ADD must fail, with no code the spec names (CHECK goes the life cycle's way).
+    return {
+      label: `${name} names the pod's lo`,
+      name,
+      value,
+      outcome: (verb) => (verb === "ADD" ? fails(4, 999) : succeeds),
+    };
+  }
+  const outcome = ifNameOutcome(value);
   return {
     label: `${name} ${outcome.kind === "success" ? "valid" : "invalid"}`,
     name,
@@ -230,7 +241,8 @@ function netns(rng: Prng): EnvMutation {
  * types.LoadArgs: "K=V;K=V", each pair exactly one "="; unknown keys are an error unless
  * IgnoreUnknown is 1/true (any case); IgnoreUnknown itself must be a boolean.
  */
-export function cniArgsOutcome(text: string, model: PluginModel): Outcome {
+export function cniArgsOutcome(text: string, model: PluginModel, base?: Base): Outcome {
+  const valueOutcome = base?.cniArgsValue ?? model.cniArgsValue;
   if (text === "") return succeeds;
   const pairs = text.split(";").map((pair) => pair.split("="));
   if (pairs.some((parts) => parts.length !== 2)) return fails(4);
@@ -242,15 +254,15 @@ export function cniArgsOutcome(text: string, model: PluginModel): Outcome {
   if (unknown.length > 0 && !["1", "true"].includes((ignore ?? "").toLowerCase())) return fails(4);
   for (const key of known) {
     const value = values.get(key);
-    if (value !== undefined && value !== "" && model.cniArgsValue !== undefined) {
-      const outcome = model.cniArgsValue(key, value);
+    if (value !== undefined && value !== "" && valueOutcome !== undefined) {
+      const outcome = valueOutcome(key, value);
       if (outcome.kind !== "success") return outcome;
     }
   }
   return succeeds;
 }
 
-function cniArgs(rng: Prng, model: PluginModel): EnvMutation {
+function cniArgs(rng: Prng, model: PluginModel, base: Base): EnvMutation {
   const known = model.cniArgs?.keys ?? [];
   const value = rng.pick<() => string>([
     () => "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-1;K8S_POD_INFRA_CONTAINER_ID=abc",
@@ -273,12 +285,13 @@ function cniArgs(rng: Prng, model: PluginModel): EnvMutation {
     () => `IgnoreUnknown=1;${garbageString(rng)}`,
     () => (known.length > 0 ? `${rng.pick(known)}=${garbageString(rng, 4)}` : `X=${garbageString(rng, 4)}`),
   ])();
-  const outcome = model.cniArgs === undefined ? succeeds : onlyFor(model.cniArgs.readBy, cniArgsOutcome(value, model));
+  const outcome =
+    model.cniArgs === undefined ? succeeds : onlyFor(model.cniArgs.readBy, cniArgsOutcome(value, model, base));
   return { label: "CNI_ARGS", name: "CNI_ARGS", value, outcome };
 }
 
 /** Required for every verb (as the reference's skel); only a plugin that delegates looks inside. */
-function cniPath(rng: Prng, model: PluginModel): EnvMutation {
+function cniPath(rng: Prng, delegation: PluginModel["delegation"]): EnvMutation {
   const value = rng.pick<string | undefined>([
     undefined,
     "",
@@ -291,7 +304,6 @@ function cniPath(rng: Prng, model: PluginModel): EnvMutation {
   ]);
   const name = "CNI_PATH";
   if (value === undefined || value === "") return { label: `${name} missing`, name, value, outcome: fails(4) };
-  const delegation = model.delegation;
   const outcome = delegation === undefined ? succeeds : onlyFor(delegation.verbs, fails(...delegation.codes));
   return { label: `${name} without the plugins`, name, value, outcome };
 }

@@ -6,6 +6,7 @@ import { either, type Outcome, succeeds, type Verb, type Verdict } from "../fuzz
 import { Raw } from "../json-text";
 import type { Prng } from "../prng";
 import type { JsonKind } from "../values";
+import type { Leftovers } from "../snapshot";
 import type { EnvMutation } from "./env";
 
 export type JsonPath = readonly (string | number)[];
@@ -15,7 +16,12 @@ export interface ValueCase {
   readonly value: unknown;
   /** A plain Outcome applies to the verbs that read the key; the others succeed. */
   readonly outcome: Verdict;
+  /** Kernel features the outcome assumes (the runner skips the case on a kernel without them). */
+  readonly requires?: readonly Feature[];
 }
+
+/** Kernel features some cases need; the runner probes them once. */
+export type Feature = "vlan_filtering";
 
 export interface KeySpec {
   /** Where the key is, e.g. ["ipam", "ranges", 0, 0, "subnet"]; mutated only where the base has its parent. */
@@ -39,6 +45,10 @@ export interface Base {
   readonly keys?: readonly KeySpec[];
   /** Plugin-specific environment mutations that depend on this base (CNI_ARGS IP= in its ranges). */
   readonly env?: (rng: Prng) => EnvMutation;
+  /** Overrides the model's (a MAC in the config shadows CNI_ARGS MAC). */
+  readonly cniArgsValue?: PluginModel["cniArgsValue"];
+  /** Overrides the model's delegation (an L2 bridge network has no IPAM to find). */
+  readonly delegation?: PluginModel["delegation"] | null;
   /**
    * Paths a byte-level mutation must leave as they are when the text still parses: a data dir
    * whose key a flipped byte renamed would send the plugin to the node's real default directory.
@@ -57,10 +67,14 @@ export interface PluginModel {
   readonly cniArgsValue?: (key: string, value: string) => Outcome;
   /** Verbs that look a delegate up in CNI_PATH, and the codes a failed look-up must give. */
   readonly delegation?: { readonly verbs: readonly Verb[]; readonly codes: readonly number[] };
-  /** Whether CNI_IFNAME names a kernel link the plugin creates (the kernel then has the last word). */
+  /** Whether ADD creates a link named CNI_IFNAME in the pod (so a name the pod has must fail). */
   readonly createsLink: boolean;
   /** A valid network name longer than a path component (host-local makes a directory of it). */
   readonly longName: Verdict;
+  /** Successful cases leave shared links (a bridge) the worker removes after each, to keep cases apart. */
+  readonly sharesLinks?: boolean;
+  /** State the plugin leaves on purpose after a failed case and after a successful life cycle. */
+  readonly leftovers?: { readonly afterFailure?: Leftovers; readonly afterSuccess?: Leftovers };
 }
 
 /** The value at `path`, or undefined. */
