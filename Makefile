@@ -18,14 +18,15 @@ NODE_BIN := node_modules/.bin
 # node-gyp builds against the headers of the Node that runs it (Debian's nodejs ships them).
 NODE_DIR ?= $(shell dirname "$$(dirname "$$(command -v node)")")
 
-SOURCES := $(shell find cmd cni native plugins ipam firewall agent -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null) package.json tsconfig.json
+SOURCES := $(shell find cmd cni native plugins ipam firewall agent tools -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null) package.json tsconfig.json
 
 # Build: iproute2 for the tests' oracle; Go and libcni 1.1.2 for the end-to-end driver; the
 # reference plugins for interoperability and benchmarks; hyperfine for benchmarks; util-linux for
 # unshare; gcc for the addon-loading tests' planted library; iptables and nftables for masquerade
-# (bridge, agent); etcd for the agent's etcd lease store; iperf3 for the overlay benchmark.
+# (bridge, agent); etcd for the agent's etcd lease store; iperf3 for the overlay benchmark; systemd
+# for systemd-analyze (the agent's unit file is verified).
 DEB_PACKAGES := iproute2 util-linux gcc g++ make python3 golang-go golang-github-appc-cni-dev \
-	containernetworking-plugins hyperfine iptables nftables etcd-server etcd-client iperf3
+	containernetworking-plugins hyperfine iptables nftables etcd-server etcd-client iperf3 systemd
 
 BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig

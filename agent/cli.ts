@@ -11,8 +11,8 @@ export const DEFAULT_STORE = "file:/var/lib/tscni/leases";
 export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9479";
 export const DEFAULT_ETCD_PREFIX = "/coreos.com/network";
 
-export interface AgentCommandOptions {
-  readonly netConfigPath: string | undefined;
+/** Which lease store to open (the agent's flags, shared with `tscni doctor`). */
+export interface StoreSelection {
   /** `file:<dir>`; ignored when etcd endpoints are given. */
   readonly store: string | undefined;
   readonly etcdEndpoints: readonly string[];
@@ -20,6 +20,10 @@ export interface AgentCommandOptions {
   readonly etcdCafile: string | undefined;
   readonly etcdCertfile: string | undefined;
   readonly etcdKeyfile: string | undefined;
+}
+
+export interface AgentCommandOptions extends StoreSelection {
+  readonly netConfigPath: string | undefined;
   readonly iface: readonly string[];
   readonly ifaceRegex: readonly string[];
   readonly publicIp: string | undefined;
@@ -65,14 +69,46 @@ function commonOptions(yargs: Argv) {
     });
 }
 
-function daemonOptions(yargs: Argv) {
-  return commonOptions(yargs)
+/** The lease store flags: `--store file:<dir>`, or etcd's endpoints, prefix and TLS files. */
+export function storeOptions<T>(yargs: Argv<T>) {
+  return yargs
     .option("store", { type: "string", describe: `Lease store: file:<directory> (default ${DEFAULT_STORE})` })
     .option("etcd-endpoints", { type: "string", array: true, describe: "etcd v3 endpoints (comma-separated URLs)" })
     .option("etcd-prefix", { type: "string", default: DEFAULT_ETCD_PREFIX, describe: "etcd key prefix" })
     .option("etcd-cafile", { type: "string", describe: "CA bundle to verify etcd (PEM)" })
     .option("etcd-certfile", { type: "string", describe: "Client certificate for etcd (PEM)" })
     .option("etcd-keyfile", { type: "string", describe: "Client key for etcd (PEM)" })
+    .check((argv) => {
+      const endpoints = list(argv["etcd-endpoints"]);
+      if (endpoints.length > 0 && argv.store !== undefined)
+        throw new Error("give --store or --etcd-endpoints, not both");
+      if (argv.store !== undefined && !/^file:.+/.test(argv.store)) throw new Error("--store must be file:<directory>");
+      return true;
+    });
+}
+
+/** The store flags as parsed by storeOptions. */
+export function storeSelection(argv: {
+  readonly store?: string | undefined;
+  readonly "etcd-endpoints"?: readonly string[] | undefined;
+  readonly "etcd-prefix": string;
+  readonly "etcd-cafile"?: string | undefined;
+  readonly "etcd-certfile"?: string | undefined;
+  readonly "etcd-keyfile"?: string | undefined;
+}): StoreSelection {
+  return {
+    store: argv.store,
+    etcdEndpoints: list(argv["etcd-endpoints"]),
+    etcdPrefix: argv["etcd-prefix"],
+    etcdCafile: argv["etcd-cafile"],
+    etcdCertfile: argv["etcd-certfile"],
+    etcdKeyfile: argv["etcd-keyfile"],
+  };
+}
+
+/** Every flag of `tscni agent` (exported for the deployment files' consistency tests). */
+export function daemonOptions(yargs: Argv) {
+  return storeOptions(commonOptions(yargs))
     .option("iface", { type: "string", array: true, describe: "Underlay interface, by name or address (repeatable)" })
     .option("iface-regex", { type: "string", array: true, describe: "Underlay interface name or address regex" })
     .option("public-ip", { type: "string", describe: "IPv4 address peers reach this node at" })
@@ -92,10 +128,6 @@ function daemonOptions(yargs: Argv) {
     })
     .option("log-file", { type: "string", describe: "Append logs to this file instead of stderr" })
     .check((argv) => {
-      const endpoints = list(argv["etcd-endpoints"]);
-      if (endpoints.length > 0 && argv.store !== undefined)
-        throw new Error("give --store or --etcd-endpoints, not both");
-      if (argv.store !== undefined && !/^file:.+/.test(argv.store)) throw new Error("--store must be file:<directory>");
       const interval = argv["reconcile-interval"];
       if (!(interval > 0)) throw new Error("--reconcile-interval must be a positive number of seconds");
       const margin = argv["subnet-lease-renew-margin"];
@@ -124,12 +156,7 @@ export function agentCommand(runner: CommandRunner): CommandModule {
           handler: (argv) => {
             const options: AgentCommandOptions = {
               netConfigPath: argv["net-config-path"],
-              store: argv.store,
-              etcdEndpoints: list(argv["etcd-endpoints"]),
-              etcdPrefix: argv["etcd-prefix"],
-              etcdCafile: argv["etcd-cafile"],
-              etcdCertfile: argv["etcd-certfile"],
-              etcdKeyfile: argv["etcd-keyfile"],
+              ...storeSelection(argv),
               iface: list(argv.iface),
               ifaceRegex: argv["iface-regex"]?.map(String) ?? [],
               publicIp: argv["public-ip"],

@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from "node:fs";
 
 import { createLogSink, type Logger } from "../cni/log";
 import { type Handle, openHandle } from "../native/netlink/handle";
-import type { AgentCommandOptions, CleanupCommandOptions } from "./cli";
+import type { AgentCommandOptions, CleanupCommandOptions, StoreSelection } from "./cli";
 import { DEFAULT_STORE } from "./cli";
 import { removeDatapath } from "./cleanup";
 import { Agent, LeaseRevokedError } from "./daemon";
@@ -92,7 +92,8 @@ export async function runAgent(options: AgentCommandOptions): Promise<number> {
   }
 }
 
-async function openStore(options: AgentCommandOptions, log: Logger): Promise<LeaseStore> {
+/** Opens the store the flags select (the agent's, and `tscni doctor`'s to read the leases). */
+export async function openStore(options: StoreSelection, log: Logger): Promise<LeaseStore> {
   const { openLeaseStore } = await import("./store/open");
   if (options.etcdEndpoints.length > 0) {
     const tls = {

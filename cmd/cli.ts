@@ -5,6 +5,8 @@ import yargs from "yargs";
 
 import { agentCommand } from "../agent/cli";
 import type { Io } from "../cni/io";
+import { doctorCommand } from "../tools/doctor/cli";
+import { installCommand } from "../tools/install/cli";
 import { BINARY_NAME, PLUGINS } from "./plugins";
 
 export interface CliInvocation {
@@ -13,6 +15,8 @@ export interface CliInvocation {
   readonly args: readonly string[];
   readonly io: Io;
   readonly version: string;
+  /** The path of this binary when running as the compiled binary (what `install` copies). */
+  readonly selfExecutable: string | undefined;
 }
 
 const CNI_USAGE = `As a CNI plugin, the runtime sets CNI_COMMAND (ADD, DEL, CHECK, VERSION, GC, STATUS),
@@ -27,6 +31,9 @@ export async function runCli(invocation: CliInvocation): Promise<number> {
   let exitCode = 0;
   // A long-running command (the agent) hands over its completion; parsing returns before it.
   let running: Promise<number> | undefined;
+  const hand = (run: Promise<number>): void => {
+    running = run;
+  };
   const parser = yargs([...invocation.args])
     .scriptName(name)
     .usage(
@@ -42,11 +49,9 @@ export async function runCli(invocation: CliInvocation): Promise<number> {
         for (const plugin of PLUGINS.keys()) io.stdout(plugin);
       },
     )
-    .command(
-      agentCommand((run) => {
-        running = run;
-      }),
-    )
+    .command(agentCommand(hand))
+    .command(installCommand(hand, invocation.selfExecutable))
+    .command(doctorCommand(hand))
     .version(invocation.version)
     .help()
     .strict()

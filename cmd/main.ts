@@ -45,7 +45,13 @@ export async function main(invocation: Invocation): Promise<number> {
     return 1;
   }
   const { runCli } = await import("./cli");
-  return runCli({ name, args: invocation.args, io, version: SUITE_VERSION });
+  return runCli({
+    name,
+    args: invocation.args,
+    io,
+    version: SUITE_VERSION,
+    selfExecutable: invocation.selfExecutable,
+  });
 }
 
 function skelOptions(name: string, invocation: Invocation): SkelOptions {

@@ -21,6 +21,11 @@ export const PLUGINS: ReadonlyMap<string, Plugin> = new Map(
       versions: SPEC_VERSIONS,
       load: async () => (await import("../ipam/host-local/plugin")).commands,
     },
+    {
+      name: "flannel",
+      versions: SPEC_VERSIONS,
+      load: async () => (await import("../plugins/flannel/plugin")).commands,
+    },
   ].map((plugin) => [plugin.name, plugin]),
 );
 

@@ -94,19 +94,7 @@ export class DiskStore implements Store {
    * not told apart by type (some filesystems report none): what cannot be read is skipped.
    */
   reservations(): Reservation[] {
-    let names;
-    try {
-      names = readdirSync(this.directory);
-    } catch (error: unknown) {
-      throw new DataDirError(this.directory, "list", error);
-    }
-    const reservations: Reservation[] = [];
-    for (const name of names) {
-      if (name === LOCK_FILE || name.startsWith(LAST_RESERVED_PREFIX)) continue;
-      const content = this.readIfPresent(name);
-      if (content !== undefined) reservations.push(parseReservation(name, content));
-    }
-    return reservations;
+    return readReservations(this.directory);
   }
 
   reserve(address: string, owner: Attachment): boolean {
@@ -159,13 +147,37 @@ export class DiskStore implements Store {
     return `${this.directory}/${name}`;
   }
 
-  /** The file's text, or undefined when it is gone or unreadable (the reference skips those too). */
   private readIfPresent(name: string): string | undefined {
-    try {
-      return readFileSync(this.path(name), "utf8");
-    } catch {
-      return undefined;
-    }
+    return readIfPresent(this.path(name));
+  }
+}
+
+/**
+ * The reservations in a network's directory, read without its lock (a snapshot for DiskStore,
+ * which holds the lock, and for read-only tools such as `tscni doctor`).
+ */
+export function readReservations(directory: string): Reservation[] {
+  let names;
+  try {
+    names = readdirSync(directory);
+  } catch (error: unknown) {
+    throw new DataDirError(directory, "list", error);
+  }
+  const reservations: Reservation[] = [];
+  for (const name of names) {
+    if (name === LOCK_FILE || name.startsWith(LAST_RESERVED_PREFIX)) continue;
+    const content = readIfPresent(`${directory}/${name}`);
+    if (content !== undefined) reservations.push(parseReservation(name, content));
+  }
+  return reservations;
+}
+
+/** The file's text, or undefined when it is gone or unreadable (the reference skips those too). */
+function readIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,99 @@
+// The delegate config of each container, saved at ADD under `<dataDir>/<containerID>` (upstream's
+// layout: directory 0700, file 0600) so that DEL replays exactly what ADD delegated, even after
+// subnet.env changed. Unlike upstream, the file is written atomically (temporary file, fsync,
+// rename): a crash mid-write leaves the previous state, never a torn config that DEL cannot read.
+
+import { join } from "node:path";
+
+import { validateContainerId } from "../../cni/validate";
+
+// Container IDs start with an alphanumeric (cni/validate.ts), so these names never collide with one.
+const TEMPORARY_PREFIX = ".tmp-";
+
+export class ScratchDir {
+  readonly dataDir: string;
+
+  constructor(dataDir: string) {
+    this.dataDir = dataDir;
+  }
+
+  pathOf(containerId: string): string {
+    return join(this.dataDir, containerId);
+  }
+
+  async save(containerId: string, bytes: Uint8Array): Promise<void> {
+    const fs = await import("node:fs");
+    fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    const temporary = join(this.dataDir, `${TEMPORARY_PREFIX}${containerId}-${process.pid}`);
+    try {
+      const fd = fs.openSync(temporary, "w", 0o600);
+      try {
+        fs.writeFileSync(fd, bytes);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(temporary, this.pathOf(containerId));
+    } catch (error: unknown) {
+      fs.rmSync(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  /** The saved bytes, or undefined when nothing was saved for the container. */
+  async load(containerId: string): Promise<Uint8Array | undefined> {
+    const { readFileSync } = await import("node:fs");
+    try {
+      return readFileSync(this.pathOf(containerId));
+    } catch (error: unknown) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async remove(containerId: string): Promise<void> {
+    const { rmSync } = await import("node:fs");
+    rmSync(this.pathOf(containerId), { force: true });
+  }
+
+  /**
+   * What the directory holds: the container IDs with a saved config, and the leftovers of
+   * interrupted saves. Only regular files named like a container ID count; an absent directory
+   * holds nothing.
+   */
+  async list(): Promise<{ containerIds: string[]; leftovers: string[] }> {
+    const { readdirSync } = await import("node:fs");
+    let names: string[];
+    try {
+      names = readdirSync(this.dataDir, { withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => entry.name);
+    } catch (error: unknown) {
+      if (isNotFound(error)) return { containerIds: [], leftovers: [] };
+      throw error;
+    }
+    return {
+      containerIds: names.filter(isContainerId),
+      leftovers: names.filter((name) => name.startsWith(TEMPORARY_PREFIX)),
+    };
+  }
+
+  async removeLeftover(name: string): Promise<void> {
+    const { rmSync } = await import("node:fs");
+    rmSync(join(this.dataDir, name), { force: true });
+  }
+}
+
+function isContainerId(name: string): boolean {
+  try {
+    validateContainerId(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
