@@ -98,3 +98,22 @@ export class JsonReader {
     return value;
   }
 }
+
+/**
+ * Go's encoding/json refuses values nested deeper than this (its scanner's maxNestingDepth). A
+ * config nested deeper is refused at the edge, before code that walks configs recursively (a
+ * delegate config's encoder) overflows its stack.
+ */
+export const MAX_NESTING_DEPTH = 10_000;
+
+/** Whether `value` nests arrays and objects more than `limit` levels deep; without recursion. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -49,6 +49,12 @@ const configCases: readonly Case[] = [
   },
   { title: "empty stdin", stdin: "", expected: unmarshalling("") },
   {
+    // Go's decoder stops at 10000 levels; deeper configs overflowed the stack of code walking them.
+    title: "JSON nested deeper than Go's decoder takes",
+    stdin: `{"cniVersion":"1.0.0","name":"n","type":"t","x":${"[".repeat(10_000)}${"]".repeat(10_000)}}`,
+    expected: { cniVersion: "1.1.0", code: 6, msg: "error unmarshalling network config: exceeded max depth of 10000" },
+  },
+  {
     title: "bytes that are not UTF-8",
     stdin: Uint8Array.of(0x7b, 0xff, 0xfe, 0x7d),
     expected: {
