@@ -14,6 +14,7 @@ import {
 } from "./fuzz-case";
 import { envMutation } from "./models/env";
 import { bridge } from "./models/bridge";
+import { flannel } from "./models/flannel";
 import { hostLocal } from "./models/host-local";
 import { loopback } from "./models/loopback";
 import type { Base, Feature, PluginModel } from "./models/model";
@@ -23,7 +24,7 @@ import { toJsonText } from "./json-text";
 import { NAME_ALPHABET } from "./values";
 
 /** Every plugin the generator knows; a run uses those the binary under test provides. */
-export const MODELS: readonly PluginModel[] = [loopback, hostLocal, bridge];
+export const MODELS: readonly PluginModel[] = [loopback, hostLocal, bridge, flannel];
 
 const VERB_WEIGHTS: readonly (readonly [number, Verb])[] = [
   [5, "ADD"],

@@ -39,9 +39,12 @@ export function regressionCases(plugins = builtPlugins()): FuzzCase[] {
     .filter((fuzzCase) => plugins.includes(fuzzCase.plugin));
 }
 
-/** Writes a case to the regressions directory, named by its seed and index. */
+/**
+ * Writes a case to the regressions directory, named by plugin, seed and index (the same seed and
+ * index give another case with another list of plugins, so the plugin is part of the name).
+ */
 export function keepCase(fuzzCase: FuzzCase, found: string): string {
-  const path = join(REGRESSIONS_DIR, `${caseId(fuzzCase).replace(":", "-")}.json`);
-  writeFileSync(path, `${JSON.stringify(toKeptCase(fuzzCase, found), null, 2)}\n`);
+  const path = join(REGRESSIONS_DIR, `${fuzzCase.plugin}-${caseId(fuzzCase).replace(":", "-")}.json`);
+  writeFileSync(path, `${JSON.stringify(toKeptCase(fuzzCase, found), null, 2)}\n`, { flag: "wx" });
   return path;
 }

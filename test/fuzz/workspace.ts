@@ -9,6 +9,17 @@ import { join } from "node:path";
 import type { TokenValues } from "./fuzz-case";
 import { TestNetns } from "../helpers/netns";
 
+/** The node's lease as a flannel daemon publishes it, whole, dual-stack, corrupt and partial. */
+export const SUBNET_ENV_FILES: Readonly<Record<string, string>> = {
+  "subnet.env": "FLANNEL_NETWORK=10.30.0.0/16\nFLANNEL_SUBNET=10.30.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n",
+  "subnet6.env":
+    "FLANNEL_NETWORK=10.31.0.0/16\nFLANNEL_SUBNET=10.31.1.1/24\nFLANNEL_IPV6_NETWORK=fd00:31::/56\n" +
+    "FLANNEL_IPV6_SUBNET=fd00:31:0:1::1/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n",
+  "subnet-corrupt.env":
+    "FLANNEL_NETWORK=10.30.0.0/16\nFLANNEL_SUBNET=10.30.1.1/33\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n",
+  "subnet-partial.env": "FLANNEL_NETWORK=10.30.0.0/16\nFLANNEL_SUBNET=10.30.1.1/24\n",
+};
+
 export class Workspace {
   readonly root: string;
   readonly dataDir: string;
@@ -67,6 +78,7 @@ export class Workspace {
       "nameserver 10.96.0.10\nsearch svc.cluster.local\noptions ndots:5\n",
     );
     writeFileSync(join(this.scratch, "garbage"), Buffer.from([0xff, 0xfe, 0x00, 0x0a, 0x6e, 0x61, 0x6d, 0x65, 0xc3]));
+    for (const [name, content] of Object.entries(SUBNET_ENV_FILES)) writeFileSync(join(this.scratch, name), content);
     symlinkSync(join(this.scratch, "loop"), join(this.scratch, "loop"));
     symlinkSync(this.pod.path, join(this.scratch, "pod-link"));
   }

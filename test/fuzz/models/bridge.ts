@@ -26,10 +26,10 @@ import { type Base, type Feature, integerVerdict, type KeySpec, type PluginModel
 
 const VLAN: readonly Feature[] = ["vlan_filtering"];
 /** A configuration error of the bridge's own keys: every verb parses them. */
-const invalid = fails(7);
+export const invalid = fails(7);
 
 /** `bridge` (a link name on the host): the kernel's rules; "lo" exists and is no bridge. */
-function bridgeName(rng: Prng): ValueCase {
+export function bridgeName(rng: Prng): ValueCase {
   const name = rng.pick([
     "fzbr9",
     "cni0",
@@ -55,7 +55,7 @@ function bridgeName(rng: Prng): ValueCase {
   );
 }
 
-function mtu(rng: Prng, dualStack: boolean): ValueCase {
+export function mtu(rng: Prng, dualStack: boolean): ValueCase {
   const [v, outcome] = rng.pick<() => [unknown, Outcome]>([
     () => [rng.pick([0, 1280, 1500, 9000, 65535]), succeeds],
     // IPv6 needs 1280: below it the kernel takes IPv6 off the link.
@@ -69,7 +69,7 @@ function mtu(rng: Prng, dualStack: boolean): ValueCase {
   return value(`mtu ${JSON.stringify(v)}`, v, outcome);
 }
 
-function vlan(rng: Prng): ValueCase {
+export function vlan(rng: Prng): ValueCase {
   const v = rng.pick<unknown>([1, 100, 4094, 4095, -1, 0, hugeNumber(rng)]);
   const outcome = integerVerdict(v, 0, 4094);
   const needsFilter = outcome.kind !== "error" && v !== 0;
@@ -178,7 +178,7 @@ function ipFromCniArgs(mutation: EnvMutation): EnvMutation {
 }
 
 /** CNI_ARGS: MAC must be a unicast MAC (code 4); IP= is host-local's, which an L2 network ignores. */
-function cniArgsValue(name: string, v: string): Outcome {
+export function cniArgsValue(name: string, v: string): Outcome {
   if (name === "IP") return either(4);
   return /^([0-9a-f]{2})(:[0-9a-f]{2}){5}$/i.test(v) && (Number.parseInt(v.slice(0, 2), 16) & 1) === 0
     ? succeeds
@@ -186,7 +186,7 @@ function cniArgsValue(name: string, v: string): Outcome {
 }
 
 /** An error that may not happen, because another input overrides the one at fault. */
-const shadowed = (outcome: Outcome): Outcome => (outcome.kind === "error" ? either(...outcome.codes) : outcome);
+export const shadowed = (outcome: Outcome): Outcome => (outcome.kind === "error" ? either(...outcome.codes) : outcome);
 
 /** An L3 base: `bridge` and its keys, and a host-local `ipam` variant. */
 function layer3(

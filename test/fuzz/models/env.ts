@@ -36,7 +36,7 @@ const onlyFor =
 export function envMutation(rng: Prng, model: PluginModel, base: Base): EnvMutation {
   return rng.weighted<() => EnvMutation>([
     [1, () => command(rng)],
-    [2, () => containerId(rng)],
+    [2, () => containerId(rng, model)],
     [3, () => ifName(rng, model)],
     [3, () => netns(rng)],
     [2, () => cniArgs(rng, model, base)],
@@ -85,7 +85,7 @@ function command(rng: Prng): EnvMutation {
 }
 
 /** Required by ADD, CHECK and DEL; must match the spec's name rule. */
-function containerId(rng: Prng): EnvMutation {
+function containerId(rng: Prng, model: PluginModel): EnvMutation {
   const value = rng.weighted<() => string | undefined>([
     [1, () => undefined],
     [1, () => ""],
@@ -96,6 +96,15 @@ function containerId(rng: Prng): EnvMutation {
   if (value === undefined || value === "")
     return { label: `${name} missing`, name, value, outcome: onlyFor(ATTACHMENT_VERBS, fails(4)) };
   const valid = NAME_PATTERN.test(value);
+  if (valid && value.length > 255 && model.containerIdNamesFile === true) {
+    // Too long to be a file name: ADD cannot save it (and says so), DEL finds nothing saved.
+    return {
+      label: `${name} too long for a file name`,
+      name,
+      value,
+      outcome: (verb) => (verb === "ADD" ? fails(4, 5) : succeeds),
+    };
+  }
   return {
     label: `${name} ${valid ? "valid" : "invalid"}`,
     name,

@@ -71,6 +71,8 @@ export interface PluginModel {
   readonly createsLink: boolean;
   /** A valid network name longer than a path component (host-local makes a directory of it). */
   readonly longName: Verdict;
+  /** Whether the plugin names a file after CNI_CONTAINERID (flannel's saved delegate configs). */
+  readonly containerIdNamesFile?: boolean;
   /** Successful cases leave shared links (a bridge) the worker removes after each, to keep cases apart. */
   readonly sharesLinks?: boolean;
   /** State the plugin leaves on purpose after a failed case and after a successful life cycle. */
