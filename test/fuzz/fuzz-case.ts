@@ -1,21 +1,16 @@
 // A fuzz case and its expected outcome (the oracle), and the file format of kept cases.
 //
-// Oracle rules (docs/fuzzing.md explains them at length):
+// Oracle rules (docs/fuzzing.md has them at length):
 // - Every case is ONE mutation of a valid base input (environment plus configuration) of one plugin,
 //   so its outcome is the outcome of that mutation alone.
-// - The code is the spec's, decided by what the mutation breaks, in the order the skeleton checks:
-//   CNI_COMMAND unknown or a required variable missing or malformed (4); stdin unreadable or over
-//   its cap (5); not UTF-8, not JSON, not an object, or cniVersion/name/type/prevResult of the
-//   wrong shape (6); network name missing or invalid (7); cniVersion unsupported or too old for the
-//   verb (1); container ID (4; 3 when empty) and ifname (4); CNI_NETNS relative, not a network
-//   namespace or the plugin's own (4), missing (3); then the plugin's own keys (7), CNI_ARGS (4),
-//   files it is pointed at (5). 999 is never expected: a case ends in 999 only when nothing better
-//   applies, and then the case is listed as an accepted exception where it is generated.
-// - A mutation that keeps the input valid must succeed ("success"); the runner then runs the whole
-//   life cycle (ADD, CHECK, DEL, DEL) and checks that it leaves nothing behind. Where the spec or
-//   the reference allow both a rejection and acceptance (a key the plugin may ignore, a JSON text
-//   that a byte flip left parseable), the case is "either": success, or an error with the codes
-//   given.
+// - The code is the spec's, decided by what the mutation breaks, in the order the skeleton checks
+//   (4 env, 5 stdin, 6 decoding, 7 name, 1 version, 4/3 identifiers and CNI_NETNS), then the
+//   plugin's own keys (7), CNI_ARGS (4), a delegate missing from CNI_PATH (4), files (5). A case
+//   expects 999 only where no spec code applies, and its model says why.
+// - A mutation that keeps the input valid must succeed ("success"), and so must the rest of its
+//   life cycle (CHECK, DEL, DEL), leaving nothing behind. Where a rejection and acceptance are both
+//   right (a key the plugin may ignore, JSON a byte flip left parseable), the case is "either":
+//   success, or an error with the codes given.
 // - Verbs that do not read an input accept any value of it: host-local's DEL reads only where the
 //   reservations are, so a broken range there must not stop a DEL.
 
@@ -44,6 +39,12 @@ export function verdictFor(verdict: Verdict, verb: Verb, readBy: readonly Verb[]
   if (typeof verdict === "function") return verdict(verb);
   return readBy.includes(verb) ? verdict : succeeds;
 }
+
+/** `outcome` for the verbs that read an input; the others succeed whatever it holds. */
+export const onlyFor =
+  (verbs: readonly Verb[], outcome: Outcome): Verdict =>
+  (verb) =>
+    verbs.includes(verb) ? outcome : succeeds;
 
 /** The class a case counts in for the figures: "error 7", "success", "either". */
 export function outcomeClass(outcome: Outcome): string {

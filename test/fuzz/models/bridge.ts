@@ -10,7 +10,7 @@ import { anyOf, bridgeInfrastructure, hostLocalState } from "../leftovers";
 import type { Prng } from "../prng";
 import { garbageString, hugeNumber } from "../values";
 import { baseVersion, commonKeys, nameKey } from "./common";
-import { type EnvMutation, ifNameOutcome } from "./env";
+import { ifNameOutcome } from "./env";
 import {
   dataDir,
   hostLocalLongName,
@@ -22,7 +22,15 @@ import {
   rangesIpam,
   value,
 } from "./ipam-keys";
-import { type Base, type Feature, integerVerdict, type KeySpec, type PluginModel, type ValueCase } from "./model";
+import {
+  type Base,
+  type EnvMutation,
+  type Feature,
+  integerVerdict,
+  type KeySpec,
+  type PluginModel,
+  type ValueCase,
+} from "./model";
 
 const VLAN: readonly Feature[] = ["vlan_filtering"];
 /** A configuration error of the bridge's own keys: every verb parses them. */

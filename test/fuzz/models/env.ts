@@ -2,7 +2,7 @@
 // CNI_IFNAME, CNI_ARGS, CNI_PATH, and the suite's TSCNI_LOG_LEVEL. Each gives the outcome of the
 // spec's rules (cni/pkg/skel and cni/pkg/types/args.go in the reference), not of our code.
 
-import { either, fails, type Outcome, succeeds, TOKENS, type Verb, type Verdict } from "../fuzz-case";
+import { either, fails, type Outcome, succeeds, TOKENS, type Verb, onlyFor } from "../fuzz-case";
 import type { Prng } from "../prng";
 import {
   CONTROL,
@@ -14,24 +14,11 @@ import {
   UNICODE,
   validName,
 } from "../values";
-import type { Base, PluginModel } from "./model";
-
-export interface EnvMutation {
-  readonly label: string;
-  readonly name: string;
-  /** undefined: the variable is unset. */
-  readonly value: string | undefined;
-  readonly outcome: Verdict;
-}
+import { cniArgsMutation } from "./cni-args";
+import type { Base, EnvMutation, PluginModel } from "./model";
 
 const ATTACHMENT_VERBS: readonly Verb[] = ["ADD", "CHECK", "DEL"];
 const NETNS_VERBS: readonly Verb[] = ["ADD", "CHECK"];
-
-/** `outcome` for the verbs that read the variable; the others succeed whatever it holds. */
-const onlyFor =
-  (verbs: readonly Verb[], outcome: Outcome): Verdict =>
-  (verb) =>
-    verbs.includes(verb) ? outcome : succeeds;
 
 export function envMutation(rng: Prng, model: PluginModel, base: Base): EnvMutation {
   return rng.weighted<() => EnvMutation>([
@@ -39,7 +26,7 @@ export function envMutation(rng: Prng, model: PluginModel, base: Base): EnvMutat
     [2, () => containerId(rng, model)],
     [3, () => ifName(rng, model)],
     [3, () => netns(rng)],
-    [2, () => cniArgs(rng, model, base)],
+    [2, () => cniArgsMutation(rng, model, base)],
     [1, () => cniPath(rng, base.delegation === null ? undefined : (base.delegation ?? model.delegation))],
     [1, () => logLevel(rng)],
     [
@@ -244,59 +231,6 @@ function netns(rng: Prng): EnvMutation {
     () => ["CNI_NETNS hostile", `/run/netns/${garbageString(rng)}`, fails(3, 4)],
   ])();
   return { label, name: "CNI_NETNS", value, outcome: onlyFor(NETNS_VERBS, outcome) };
-}
-
-/**
- * types.LoadArgs: "K=V;K=V", each pair exactly one "="; unknown keys are an error unless
- * IgnoreUnknown is 1/true (any case); IgnoreUnknown itself must be a boolean.
- */
-export function cniArgsOutcome(text: string, model: PluginModel, base?: Base): Outcome {
-  const valueOutcome = base?.cniArgsValue ?? model.cniArgsValue;
-  if (text === "") return succeeds;
-  const pairs = text.split(";").map((pair) => pair.split("="));
-  if (pairs.some((parts) => parts.length !== 2)) return fails(4);
-  const values = new Map(pairs as [string, string][]);
-  const ignore = values.get("IgnoreUnknown");
-  if (ignore !== undefined && !["1", "true", "0", "false"].includes(ignore.toLowerCase())) return fails(4);
-  const known = model.cniArgs?.keys ?? [];
-  const unknown = [...values.keys()].filter((key) => key !== "IgnoreUnknown" && !known.includes(key));
-  if (unknown.length > 0 && !["1", "true"].includes((ignore ?? "").toLowerCase())) return fails(4);
-  for (const key of known) {
-    const value = values.get(key);
-    if (value !== undefined && value !== "" && valueOutcome !== undefined) {
-      const outcome = valueOutcome(key, value);
-      if (outcome.kind !== "success") return outcome;
-    }
-  }
-  return succeeds;
-}
-
-function cniArgs(rng: Prng, model: PluginModel, base: Base): EnvMutation {
-  const known = model.cniArgs?.keys ?? [];
-  const value = rng.pick<() => string>([
-    () => "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-1;K8S_POD_INFRA_CONTAINER_ID=abc",
-    () => "K8S_POD_NAMESPACE=default",
-    () =>
-      rng.pick([
-        "a",
-        "=",
-        "a=b=c",
-        ";",
-        "K=V;",
-        ";K=V",
-        "IgnoreUnknown=maybe",
-        "IgnoreUnknown=TRUE;x=y",
-        "IgnoreUnknown=0;x=y",
-        "==",
-        "IgnoreUnknown",
-      ]),
-    () => garbageString(rng),
-    () => `IgnoreUnknown=1;${garbageString(rng)}`,
-    () => (known.length > 0 ? `${rng.pick(known)}=${garbageString(rng, 4)}` : `X=${garbageString(rng, 4)}`),
-  ])();
-  const outcome =
-    model.cniArgs === undefined ? succeeds : onlyFor(model.cniArgs.readBy, cniArgsOutcome(value, model, base));
-  return { label: "CNI_ARGS", name: "CNI_ARGS", value, outcome };
 }
 
 /** Required for every verb (as the reference's skel); only a plugin that delegates looks inside. */

@@ -3,7 +3,7 @@
 
 import { isIP } from "node:net";
 
-import { either, fails, type Outcome, succeeds, TOKENS, type Verb } from "../fuzz-case";
+import { either, fails, type Outcome, succeeds, TOKENS, type Verb, type Verdict } from "../fuzz-case";
 import { hostLocalState } from "../leftovers";
 import type { Prng } from "../prng";
 import { baseVersion, cniVersionKey, commonKeys, versionOutcome } from "./common";
@@ -21,6 +21,16 @@ import {
   value,
 } from "./ipam-keys";
 import type { Base, KeySpec, PluginModel, ValueCase } from "./model";
+
+/** The `ipam` object: required by every verb; `withoutRanges` is what one that has only its data dir gives. */
+const ipamKey = (withoutRanges: Verdict): KeySpec =>
+  key(
+    ["ipam"],
+    "object",
+    ALL,
+    () => value("ipam without ranges", { type: "host-local", dataDir: TOKENS.data }, withoutRanges),
+    fails(7),
+  );
 
 /** cniVersion with two IPv4 range sets: results before 0.3.0 hold one address per family. */
 function multiSetVersionOutcome(version: string | undefined, verb: Verb): Outcome {
@@ -54,16 +64,7 @@ function capabilitiesBase(config: Record<string, unknown>): Base {
     keys: [
       multiSetVersion,
       // runtimeConfig.ipRanges still gives a range set; only the address args.cni.ips asks for is lost.
-      key(
-        ["ipam"],
-        "object",
-        ALL,
-        () =>
-          value("ipam without ranges", { type: "host-local", dataDir: TOKENS.data }, (verb) =>
-            verb === "ADD" ? fails(7) : succeeds,
-          ),
-        fails(7),
-      ),
+      ipamKey((verb) => (verb === "ADD" ? fails(7) : succeeds)),
       key(["ipam", "resolvConf"], "string", PARSED_BY, (rng) =>
         rng.pick<() => ValueCase>([
           () =>
@@ -124,16 +125,7 @@ export const hostLocal: PluginModel = {
   base,
   keys: [
     ...commonKeys({ longName: hostLocalLongName }),
-    key(
-      ["ipam"],
-      "object",
-      ALL,
-      () =>
-        value("ipam without ranges", { type: "host-local", dataDir: TOKENS.data }, (verb) =>
-          PARSED_BY.includes(verb) ? fails(7) : succeeds,
-        ),
-      fails(7),
-    ),
+    ipamKey((verb) => (PARSED_BY.includes(verb) ? fails(7) : succeeds)),
     { ...key(["ipam", "type"], "string", []), wrongType: succeeds },
     dataDir,
   ],

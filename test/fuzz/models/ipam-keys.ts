@@ -8,8 +8,7 @@
 import { either, fails, type Outcome, succeeds, TOKENS, type Verb, type Verdict } from "../fuzz-case";
 import type { Prng } from "../prng";
 import { badAddress, badCidr, garbageString, garbageTree, hugeNumber } from "../values";
-import type { EnvMutation } from "./env";
-import { integerVerdict, type KeySpec, type ValueCase } from "./model";
+import { type EnvMutation, integerVerdict, type KeySpec, type ValueCase } from "./model";
 
 /** An `ipam` object's keys (beyond type and dataDir) and the key specs of its own addresses. */
 export interface IpamVariant {

@@ -7,7 +7,6 @@ import { Raw } from "../json-text";
 import type { Prng } from "../prng";
 import type { JsonKind } from "../values";
 import type { Leftovers } from "../snapshot";
-import type { EnvMutation } from "./env";
 
 export type JsonPath = readonly (string | number)[];
 
@@ -22,6 +21,15 @@ export interface ValueCase {
 
 /** Kernel features some cases need; the runner probes them once. */
 export type Feature = "vlan_filtering";
+
+/** One environment variable set (or unset) to a value, and what that must give. */
+export interface EnvMutation {
+  readonly label: string;
+  readonly name: string;
+  /** undefined: the variable is unset. */
+  readonly value: string | undefined;
+  readonly outcome: Verdict;
+}
 
 export interface KeySpec {
   /** Where the key is, e.g. ["ipam", "ranges", 0, 0, "subnet"]; mutated only where the base has its parent. */
