@@ -54,8 +54,17 @@ export function formatFigures(report: RunReport, header: string): string {
     table("expected outcome classes", report.byExpected),
     table("observed outcomes", report.byObserved),
     ...(report.skipped.size > 0 ? [table("skipped, for lack of a kernel feature", report.skipped)] : []),
-    `failures: ${report.failures.length}`,
+    `failures: ${report.failures.length} (changes left on a host: ${hostChanges(report)}, crashes: ${observed(report, "crash")}, ` +
+      `hangs: ${observed(report, "hang")}, malformed error replies: ${observed(report, "malformed error")})`,
   ].join("\n");
+}
+
+const observed = (report: RunReport, outcome: string): number => report.byObserved.get(outcome) ?? 0;
+
+/** Failures of "nothing changed on the host" (worker.ts words them so). */
+function hostChanges(report: RunReport): number {
+  return report.failures.filter((f) => f.problem.startsWith("changed the host") || f.problem.startsWith("the batch"))
+    .length;
 }
 
 export function formatFailures(report: RunReport, limit = 50): string {
