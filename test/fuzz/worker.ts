@@ -121,7 +121,7 @@ export class Worker {
       stdin,
       cwd: this.workspace.cwd,
       ioDir: this.workspace.ioDir,
-      timeBoundMs: this.options.timeBoundMs ?? 5000,
+      timeBoundMs: this.options.timeBoundMs ?? 10_000,
     });
     this.report.invocations++;
     this.report.slowestMs = Math.max(this.report.slowestMs, reply.durationMs);
