@@ -55,6 +55,16 @@ const configCases: readonly Case[] = [
     expected: { cniVersion: "1.1.0", code: 6, msg: "error unmarshalling network config: exceeded max depth of 10000" },
   },
   {
+    // JSON.parse makes 1e400 Infinity, which Go's decoder refuses and no key can mean.
+    title: "a number beyond a 64-bit float",
+    stdin: '{"cniVersion":"1.0.0","name":"n","type":"t","x":[1, -1e400]}',
+    expected: {
+      cniVersion: "1.1.0",
+      code: 6,
+      msg: "error unmarshalling network config: a number overflows a 64-bit float",
+    },
+  },
+  {
     title: "bytes that are not UTF-8",
     stdin: Uint8Array.of(0x7b, 0xff, 0xfe, 0x7d),
     expected: {
