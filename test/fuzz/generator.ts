@@ -3,6 +3,7 @@
 // the same case for the same (seed, index, plugins) on every machine.
 
 import {
+  fails,
   type FuzzCase,
   type Outcome,
   outcomeClass,
@@ -54,7 +55,8 @@ export function generateCase(seed: number, index: number, models: readonly Plugi
   const model = rng.pick(models);
   const drawnVerb = rng.weighted(VERB_WEIGHTS);
   const base = model.base(rng, drawnVerb);
-  const mutation = mutate(rng, model, base);
+  const drawn = mutate(rng, model, base);
+  const mutation = goRefuses(drawn.stdin) ? { ...drawn, verdict: fails(6) } : drawn;
 
   // A CHECK that should pass needs an ADD before it: the runner's life cycle (ADD, CHECK, DEL,
   // DEL) covers it, so such a case becomes an ADD.
@@ -81,6 +83,28 @@ export function generateCase(seed: number, index: number, models: readonly Plugi
     expect,
     ...(mutation.requires !== undefined && expect.kind !== "error" ? { requires: mutation.requires } : {}),
   };
+}
+
+/**
+ * Whether Go's decoder refuses JSON that JSON.parse takes: nested beyond 10000 levels, or a number
+ * beyond a 64-bit float (1e400). Such a config is a decoding failure (6) wherever it is.
+ */
+export function goRefuses(stdin: Uint8Array): boolean {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(stdin));
+  } catch {
+    return false;
+  }
+  const stack: [unknown, number][] = [[json, 1]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next;
+    if (typeof node === "number" && !Number.isFinite(node)) return true;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth > 10_000) return true;
+    stack.push(...Object.values(node).map((child): [unknown, number] => [child, depth + 1]));
+  }
+  return false;
 }
 
 function resolve(mutation: Mutation, verb: Verb): Outcome {
