@@ -1,11 +1,12 @@
 // /run/flannel/subnet.env, in upstream flannel's format (the contract with the flannel CNI plugin
 // and every tool that reads it): fixed line order, lines of a disabled family left out, written
-// atomically so a reader never sees half a file.
+// atomically so a reader never sees half a file. Reading goes through the plugin's parser.
 
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-import { canonicalSubnet, gatewayCidr } from "./datapath/addressing";
+import { parseSubnetEnv } from "../plugins/flannel/subnet-env";
+import { gatewayCidr } from "./datapath/addressing";
 
 export interface SubnetEnv {
   /** FLANNEL_NETWORK: the cluster's IPv4 network. */
@@ -29,54 +30,11 @@ export function formatSubnetEnv(env: SubnetEnv): string {
   return `${lines.join("\n")}\n`;
 }
 
-export class SubnetEnvError extends Error {
-  constructor(path: string, message: string, options?: ErrorOptions) {
-    super(`${path}: ${message}`, options);
-    this.name = "SubnetEnvError";
-  }
-}
-
 /**
- * Parses the file as the flannel CNI plugin does: `KEY=value` lines, no quoting, no comments,
- * unknown keys ignored; subnets come back as networks. Throws SubnetEnvError on a malformed value.
+ * The previous file's contents, or undefined when there is none. It is read by the flannel plugin's
+ * parser, upstream's rules, so the agent and the plugin can never disagree about what the file
+ * says; throws that parser's SubnetEnvError when the file cannot be used.
  */
-export function parseSubnetEnv(text: string, path = "subnet.env"): Partial<SubnetEnv> {
-  const values = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const equals = line.indexOf("=");
-    if (equals > 0) values.set(line.slice(0, equals).trim(), line.slice(equals + 1).trim());
-  }
-  const cidr = (key: string): string | undefined => {
-    const value = values.get(key);
-    if (value === undefined || value === "") return undefined;
-    try {
-      // A list (upstream allows one for the networks) contributes its first entry.
-      return canonicalSubnet(value.split(",")[0] ?? "");
-    } catch (error: unknown) {
-      throw new SubnetEnvError(path, `${key}=${value} is not a CIDR`, { cause: error });
-    }
-  };
-  const mtuText = values.get("FLANNEL_MTU");
-  const mtu = mtuText === undefined ? undefined : Number(mtuText);
-  if (mtu !== undefined && !(Number.isInteger(mtu) && mtu > 0)) {
-    throw new SubnetEnvError(path, `FLANNEL_MTU=${mtuText} is not a positive integer`);
-  }
-  const ipMasq = values.get("FLANNEL_IPMASQ");
-  if (ipMasq !== undefined && ipMasq !== "true" && ipMasq !== "false") {
-    throw new SubnetEnvError(path, `FLANNEL_IPMASQ=${ipMasq} is not true or false`);
-  }
-  const fields: Partial<Record<keyof SubnetEnv, string | number | boolean | undefined>> = {
-    network: cidr("FLANNEL_NETWORK"),
-    subnet: cidr("FLANNEL_SUBNET"),
-    ipv6Network: cidr("FLANNEL_IPV6_NETWORK"),
-    ipv6Subnet: cidr("FLANNEL_IPV6_SUBNET"),
-    mtu,
-    ipMasq: ipMasq === undefined ? undefined : ipMasq === "true",
-  };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<SubnetEnv>;
-}
-
-/** The previous file's contents, or undefined when there is none or it cannot be used. */
 export function readSubnetEnv(path: string): Partial<SubnetEnv> | undefined {
   let text: string;
   try {
@@ -85,7 +43,17 @@ export function readSubnetEnv(path: string): Partial<SubnetEnv> | undefined {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  return parseSubnetEnv(text, path);
+  const env = parseSubnetEnv(text, path);
+  const fields: Partial<Record<keyof SubnetEnv, string | number | boolean | undefined>> = {
+    // Upstream allows lists of networks; the agent writes one per family.
+    network: env.networks[0],
+    subnet: env.subnet,
+    ipv6Network: env.ipv6Networks[0],
+    ipv6Subnet: env.ipv6Subnet,
+    mtu: env.mtu,
+    ipMasq: env.ipMasq,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<SubnetEnv>;
 }
 
 /** Writes through a temporary file in the same directory and a rename; mode 0644, directory 0755. */

@@ -11,7 +11,7 @@ import type { NetworkConfig } from "../network-config";
 import type { Underlay } from "../underlay";
 import { entriesOf, type Entries, isEmptyPlan, NO_ENTRIES, plan, type Peer } from "./entries";
 import { applyPlan, type ApplyResult, type EntryScope, observeEntries } from "./kernel-entries";
-import { selectPeers } from "./peers";
+import { PeerSelector } from "./peers";
 import { configureDeviceAddress, ensureVxlanDevice, type VxlanDeviceSpec, vxlanDeviceSpec } from "./vxlan-device";
 
 const familyLabel = (family: IpFamily) => ({ family: family === 4 ? "ipv4" : "ipv6" });
@@ -29,6 +29,8 @@ class FamilyOverlay {
   private deviceIndex = 0;
   private wanted: Entries = NO_ENTRIES;
   private peers: Peer[] = [];
+  /** Remembers each lease's peer until this node's own lease changes (a peer is never this node). */
+  private selector: PeerSelector | undefined;
 
   constructor(
     handle: Handle,
@@ -78,6 +80,7 @@ class FamilyOverlay {
   /** Takes this node's lease: the device gets its address and comes up. */
   activate(lease: Lease): void {
     this.ownLease = lease;
+    this.selector = undefined;
     this.configureAddress();
   }
 
@@ -89,7 +92,7 @@ class FamilyOverlay {
 
   /** Applies the change from the previous lease set to this one at once. */
   setLeases(leases: Iterable<Lease>): void {
-    const { peers, skipped } = selectPeers(leases, {
+    this.selector ??= new PeerSelector({
       family: this.family,
       network: this.network,
       vni: this.spec.vni,
@@ -97,6 +100,7 @@ class FamilyOverlay {
       ownPublicIp: this.family === 4 ? (this.underlay.ipv4?.publicIp ?? "") : (this.underlay.ipv6?.publicIp ?? ""),
       directPrefixes: this.directRouting ? this.underlay.prefixes[this.family] : [],
     });
+    const { peers, skipped } = this.selector.select(leases);
     for (const { key, reason } of skipped) {
       if (reason !== "own") this.log.debug("lease is not a peer", { lease: key, reason });
     }

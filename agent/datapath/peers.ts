@@ -2,7 +2,7 @@
 // device must reach, and whether a peer gets VXLAN entries or (DirectRouting) a plain route.
 
 import type { Lease } from "../lease";
-import { canonicalSubnet, isInside, networkAddress } from "./addressing";
+import { canonicalSubnet, isInside } from "./addressing";
 import type { Peer } from "./entries";
 import { canonicalIp, type IpFamily, ipFamily } from "../../native/netlink/ip";
 
@@ -30,14 +30,36 @@ export interface PeerSelection {
 }
 
 export function selectPeers(leases: Iterable<Lease>, context: PeerContext): PeerSelection {
-  const peers: Peer[] = [];
-  const skipped: PeerSelection["skipped"] = [];
-  for (const lease of leases) {
-    const result = peerOf(lease, context);
-    if (typeof result === "string") skipped.push({ key: lease.key, reason: result });
-    else peers.push(result);
+  return new PeerSelector(context).select(leases);
+}
+
+/**
+ * selectPeers for one context over a changing lease set: what a lease yields is derived once per
+ * lease object (leases are immutable; a store hands a new object when one changes), so a lease
+ * event costs the one lease that changed rather than the address parsing of every peer again.
+ */
+export class PeerSelector {
+  private readonly context: PeerContext;
+  private readonly derived = new WeakMap<Lease, Peer | SkipReason>();
+
+  constructor(context: PeerContext) {
+    this.context = context;
   }
-  return { peers, skipped };
+
+  select(leases: Iterable<Lease>): PeerSelection {
+    const peers: Peer[] = [];
+    const skipped: PeerSelection["skipped"] = [];
+    for (const lease of leases) {
+      let result = this.derived.get(lease);
+      if (result === undefined) {
+        result = peerOf(lease, this.context);
+        this.derived.set(lease, result);
+      }
+      if (typeof result === "string") skipped.push({ key: lease.key, reason: result });
+      else peers.push(result);
+    }
+    return { peers, skipped };
+  }
 }
 
 function peerOf(lease: Lease, context: PeerContext): Peer | SkipReason {
@@ -52,16 +74,18 @@ function peerOf(lease: Lease, context: PeerContext): Peer | SkipReason {
   if (backend.vni !== context.vni) return "vni mismatch";
   // One bad lease (whatever wrote it) must not stop the others from being programmed.
   if (!MAC.test(backend.vtepMac) || ipFamily(publicIp) !== context.family) return "malformed";
+  let canonical: string;
   try {
-    canonicalSubnet(subnet);
+    canonical = canonicalSubnet(subnet);
   } catch {
     return "malformed";
   }
-  if (!isInside(subnet, context.network)) return "outside network";
+  if (!isInside(canonical, context.network)) return "outside network";
   return {
     key: lease.key,
-    subnet: canonicalSubnet(subnet),
-    gateway: networkAddress(subnet),
+    subnet: canonical,
+    // The canonical subnet is "<network address>/<length>".
+    gateway: canonical.slice(0, canonical.indexOf("/")),
     publicIp: canonicalIp(publicIp),
     vtepMac: backend.vtepMac.toLowerCase(),
     direct: context.directPrefixes.some((prefix) => isInside(publicIp, prefix)),

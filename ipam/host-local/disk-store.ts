@@ -4,7 +4,14 @@
 //   <dataDir>/<network>/lock                 flock(LOCK_EX) for the duration of every operation
 //   <dataDir>/<network>/<ip>                 "<containerID>\r\n<ifname>", no trailing newline
 //                                            (older reference versions wrote "<containerID>")
-//   <dataDir>/<network>/last_reserved_ip.<N> the address last reserved from range set N
+//   <dataDir>/<network>/last_reserved_ip.<N> the address last reserved from range set N, replaced
+//                                            through last_reserved_ip.<N>.tmp and a rename
+//
+// A writer killed mid-write (a runtime's timeout SIGKILLs the plugin) leaves debris: a reservation
+// file created but still empty (it names no owner, so no DEL would ever release it) or a marker's
+// temporary file. Every writer holds the lock, so whoever holds it next knows the debris is dead
+// and removes it. The reference reads neither as anything: an empty file matches no container, and
+// names under "last_reserved_ip." are skipped.
 //
 // What we create is private (directories 0700, files 0600; the reference uses 0755/0644). Paths
 // are built from the data dir, the network name (validated by the skeleton) and canonical address
@@ -19,6 +26,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   statSync,
   unlinkSync,
   writeSync,
@@ -32,6 +40,7 @@ import type { StoreLocation } from "./config";
 
 const LOCK_FILE = "lock";
 const LAST_RESERVED_PREFIX = "last_reserved_ip.";
+const TEMPORARY_SUFFIX = ".tmp";
 const LINE_BREAK = "\r\n";
 const DIRECTORY_MODE = 0o700;
 const FILE_MODE = 0o600;
@@ -91,10 +100,19 @@ export class DiskStore implements Store {
 
   /**
    * Every file but the lock and the last-reserved markers, as the reference walks them. Entries are
-   * not told apart by type (some filesystems report none): what cannot be read is skipped.
+   * not told apart by type (some filesystems report none): what cannot be read is skipped. Debris of
+   * a killed writer is removed on the way (best effort: a read-only directory keeps it).
    */
   reservations(): Reservation[] {
-    return readReservations(this.directory);
+    const { reservations, debris } = scanDirectory(this.directory);
+    for (const name of debris) {
+      try {
+        unlinkSync(this.path(name));
+      } catch {
+        // Left for the next holder of the lock; it is no reservation either way.
+      }
+    }
+    return reservations;
   }
 
   reserve(address: string, owner: Attachment): boolean {
@@ -109,7 +127,7 @@ export class DiskStore implements Store {
     try {
       writeAndClose(fd, `${owner.containerId}${LINE_BREAK}${owner.ifName}`);
     } catch (error: unknown) {
-      unlinkSync(path);
+      removeIfPresent(path);
       throw new DataDirError(this.directory, `write the reservation of ${address} in`, error);
     }
     return true;
@@ -127,11 +145,15 @@ export class DiskStore implements Store {
     return this.readIfPresent(`${LAST_RESERVED_PREFIX}${index}`);
   }
 
+  /** Replaces the marker whole (a truncated marker would send round-robin back to the range start). */
   recordLastReserved(index: number, address: string): void {
     const path = this.path(`${LAST_RESERVED_PREFIX}${index}`);
+    const temporary = `${path}${TEMPORARY_SUFFIX}`;
     try {
-      writeAndClose(openSync(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, FILE_MODE), address);
+      writeAndClose(openSync(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, FILE_MODE), address);
+      renameSync(temporary, path);
     } catch (error: unknown) {
+      removeIfPresent(temporary);
       throw new DataDirError(this.directory, `record the last reserved address in`, error);
     }
   }
@@ -157,6 +179,11 @@ export class DiskStore implements Store {
  * which holds the lock, and for read-only tools such as `tscni doctor`).
  */
 export function readReservations(directory: string): Reservation[] {
+  return scanDirectory(directory).reservations;
+}
+
+/** The reservations, and the names of the debris killed writers left (see the top of this file). */
+function scanDirectory(directory: string): { reservations: Reservation[]; debris: string[] } {
   let names;
   try {
     names = readdirSync(directory);
@@ -164,12 +191,19 @@ export function readReservations(directory: string): Reservation[] {
     throw new DataDirError(directory, "list", error);
   }
   const reservations: Reservation[] = [];
+  const debris: string[] = [];
   for (const name of names) {
-    if (name === LOCK_FILE || name.startsWith(LAST_RESERVED_PREFIX)) continue;
+    if (name === LOCK_FILE) continue;
+    if (name.startsWith(LAST_RESERVED_PREFIX)) {
+      if (name.endsWith(TEMPORARY_SUFFIX)) debris.push(name);
+      continue;
+    }
     const content = readIfPresent(`${directory}/${name}`);
-    if (content !== undefined) reservations.push(parseReservation(name, content));
+    if (content === undefined) continue;
+    if (content.trim() === "") debris.push(name);
+    else reservations.push(parseReservation(name, content));
   }
-  return reservations;
+  return { reservations, debris };
 }
 
 /** The file's text, or undefined when it is gone or unreadable (the reference skips those too). */
@@ -183,9 +217,20 @@ function readIfPresent(path: string): string | undefined {
 
 function writeAndClose(fd: number, content: string): void {
   try {
-    writeSync(fd, content);
+    const bytes = Buffer.from(content, "utf8");
+    const written = writeSync(fd, bytes);
+    // Regular files write short only when the device is full: the caller removes the file.
+    if (written !== bytes.length) throw new Error(`short write (${written} of ${bytes.length} bytes)`);
   } finally {
     closeSync(fd);
+  }
+}
+
+function removeIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already, or the directory went read-only: the caller reports the original failure.
   }
 }
 

@@ -6,6 +6,7 @@ import type { DelRequest } from "../../cni/plugin";
 import type { Result } from "../../cni/result";
 import { hasErrorCode } from "../../native/binding";
 import { RT_SCOPE_UNIVERSE } from "../../native/netlink/constants";
+import { isNetlinkError } from "../../native/netlink/errors";
 import { type Handle, openHandle } from "../../native/netlink/handle";
 import type { BridgeConfig } from "./config";
 import { teardownIpMasq } from "./ip-masq";
@@ -75,7 +76,7 @@ async function deleteContainerInterface(netnsPath: string, ifName: string, withA
           .filter((a) => a.scope === RT_SCOPE_UNIVERSE)
           .map((a) => `${a.address}/${a.prefixLength}`)
       : [];
-    pod.linkDel(link.index);
+    deleteLinkIfPresent(pod, link.index);
     return addresses;
   } finally {
     pod.close();
@@ -93,8 +94,19 @@ async function deleteOrphanHostVeth(prevResult: Result, config: BridgeConfig): P
   try {
     const link = host.findLink(entry.name);
     const bridge = host.findLink(config.bridge);
-    if (link?.kind === "veth" && link.mac === entry.mac && link.masterIndex === bridge?.index) host.linkDel(link.index);
+    if (link?.kind === "veth" && link.mac === entry.mac && link.masterIndex === bridge?.index) {
+      deleteLinkIfPresent(host, link.index);
+    }
   } finally {
     host.close();
+  }
+}
+
+/** A pair can vanish between the lookup and the delete (its namespace is being torn down): done. */
+function deleteLinkIfPresent(handle: Handle, index: number): void {
+  try {
+    handle.linkDel(index);
+  } catch (error: unknown) {
+    if (!isNetlinkError(error, "ENODEV")) throw error;
   }
 }

@@ -4,9 +4,10 @@
 // bridge the chain runs in this one process (cni/invoke.ts).
 //
 // Beyond upstream: DEL forgets the saved config only once the delegate's DEL succeeded (upstream
-// loses it on failure and leaks the pod's address), a failed ADD leaves no saved config behind,
-// CHECK replays the saved config, STATUS reports a missing subnet.env as "not ready" (code 50), and
-// GC is forwarded and drops the saved configs of containers that no longer exist.
+// loses it on failure and leaks the pod's address), a failed ADD leaves no saved config behind (nor,
+// once DEL ran, does one killed while saving it), CHECK replays the saved config, STATUS reports a
+// missing subnet.env as "not ready" (code 50), and GC is forwarded and drops the saved configs of
+// containers that no longer exist.
 
 import { CniError, ErrorCode } from "../../cni/errors";
 import { isObject, type JsonObject } from "../../cni/json";
@@ -27,7 +28,10 @@ async function cmdAdd(request: AddRequest): Promise<Result> {
   try {
     await scratch.save(request.containerId, bytes);
   } catch (error: unknown) {
-    throw new CniError(ErrorCode.IoFailure, "failed to save the delegate config", describe(error), { cause: error });
+    const path = scratch.pathOf(request.containerId);
+    throw new CniError(ErrorCode.IoFailure, `failed to save the delegate config ${path}`, describe(error), {
+      cause: error,
+    });
   }
   try {
     return await request.invoke.add(delegate.type, bytes);
@@ -43,8 +47,14 @@ async function cmdAdd(request: AddRequest): Promise<Result> {
 async function cmdDel(request: DelRequest): Promise<void> {
   const scratch = new ScratchDir(parseFlannelConf(request.config).dataDir);
   const saved = await scratch.load(request.containerId);
-  // Nothing saved: ADD never got as far as delegating, or DEL already ran.
-  if (saved === undefined) return;
+  if (saved === undefined) {
+    // Nothing saved: ADD never got as far as delegating (perhaps killed while saving), or DEL already ran.
+    // Best effort: a pod must not stay terminating over a temporary file; GC removes it too.
+    await scratch.removeInterruptedSaves(request.containerId).catch((error: unknown) => {
+      request.logger.warn("cannot remove an interrupted save's temporary file", { error: describe(error) });
+    });
+    return;
+  }
   const type = savedType(saved);
   if (type === undefined) {
     // As upstream: failing would keep the pod terminating forever; GC removes the file later.

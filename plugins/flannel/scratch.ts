@@ -78,6 +78,28 @@ export class ScratchDir {
     };
   }
 
+  /**
+   * Removes the temporary files of the container's saves that never finished (the plugin was killed
+   * between writing and renaming): nothing else would remove them before a GC.
+   */
+  async removeInterruptedSaves(containerId: string): Promise<void> {
+    const { readdirSync, rmSync } = await import("node:fs");
+    const prefix = `${TEMPORARY_PREFIX}${containerId}-`;
+    let names: string[];
+    try {
+      names = readdirSync(this.dataDir);
+    } catch (error: unknown) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    for (const name of names) {
+      // `.tmp-<containerID>-<pid>`: another container's ID may extend this one's, its pid cannot.
+      if (name.startsWith(prefix) && /^[0-9]+$/.test(name.slice(prefix.length))) {
+        rmSync(join(this.dataDir, name), { force: true });
+      }
+    }
+  }
+
   async removeLeftover(name: string): Promise<void> {
     const { rmSync } = await import("node:fs");
     rmSync(join(this.dataDir, name), { force: true });

@@ -1,45 +1,26 @@
-// The libcni-based driver (test/driver, cnitool-compatible) run inside a test's host namespace, with
-// its own config directory and result cache so nothing is read from or written to the node's
-// /etc/cni/net.d or /var/lib/cni.
+// The libcni driver for tests: the lab's driver (netlab/cni-driver.ts) in a scratch directory.
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-
+import { CniDriver } from "../../netlab/cni-driver";
 import type { TestNetns } from "./netns";
-import { run, type RunResult } from "./run";
+import { runAsync, type RunResult } from "./run";
 import { DRIVER, scratchDir } from "./suite";
 
-export class DriverWorkspace {
-  readonly root: string;
-  readonly confDir: string;
-  readonly cacheDir: string;
-
+export class DriverWorkspace extends CniDriver {
   constructor() {
-    this.root = scratchDir("driver");
-    this.confDir = join(this.root, "net.d");
-    this.cacheDir = join(this.root, "cache");
-    mkdirSync(this.confDir);
+    super(DRIVER, scratchDir("driver"));
   }
 
-  /** Writes a config file (a .conflist or a legacy single-plugin .conf). */
-  writeConfig(fileName: string, config: unknown): void {
-    writeFileSync(join(this.confDir, fileName), JSON.stringify(config, null, 2));
-  }
-
-  /** `cnidriver <verb> <network> <netns>` inside `host`. */
-  run(
+  /** `run` without blocking the event loop, for several runs in flight (the soak). */
+  runAsync(
     host: TestNetns,
     verb: "add" | "check" | "del",
     network: string,
     netns: string,
     env: Readonly<Record<string, string>>,
-  ): RunResult {
-    return run("ip", ["netns", "exec", host.name, DRIVER, verb, network, netns], {
+  ): Promise<RunResult> {
+    return runAsync("ip", ["netns", "exec", host.name, this.binary, verb, network, netns], {
       env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", NETCONFPATH: this.confDir, CNI_CACHE_DIR: this.cacheDir, ...env },
+      timeout: 60_000,
     });
-  }
-
-  remove(): void {
-    rmSync(this.root, { recursive: true, force: true });
   }
 }

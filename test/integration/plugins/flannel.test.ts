@@ -154,6 +154,16 @@ describe("flannel plugin (compiled binary)", () => {
     succeeded(call("DEL", config(), { CNI_PATH: "/nonexistent", CNI_NETNS: "" }));
   });
 
+  it("DEL removes the temporary file of the container's save that a kill interrupted, and no other container's", () => {
+    // What a plugin SIGKILLed between writing its delegate config and renaming it into place leaves.
+    mkdirSync(dataDir, { recursive: true });
+    const interrupted = [".tmp-ctr-1-4242", ".tmp-ctr-1-99"];
+    const others = [".tmp-ctr-1-2-4242", ".tmp-ctr-10-4242"];
+    for (const name of [...interrupted, ...others]) writeFileSync(join(dataDir, name), '{"type":"bri');
+    succeeded(call("DEL", config(), { CNI_PATH: "/nonexistent" }));
+    expect(readdirSync(dataDir).sort()).to.deep.equal(others);
+  });
+
   it("DEL keeps the saved config while the delegate's DEL fails, so that a retry releases the address", () => {
     succeeded(call("ADD"));
     const failed = call("DEL", config(), { CNI_PATH: "/nonexistent" });

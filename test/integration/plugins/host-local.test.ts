@@ -193,6 +193,28 @@ describe("host-local plugin (compiled binary)", () => {
       expect(Object.keys(bed.reservations())).to.deep.equal(["10.1.2.2", "2001:db8:1::2"]);
     });
 
+    it("removes what a writer killed mid-write left (an empty reservation, a marker's temporary file), and only that", () => {
+      bed.call(OURS(), "ADD", { containerId: "a" });
+      // A plugin SIGKILLed between creating a reservation and writing its owner leaves an empty file
+      // that no DEL matches; one killed while replacing a marker leaves its temporary file.
+      writeFileSync(join(bed.networkDir, "10.1.2.3"), "");
+      writeFileSync(join(bed.networkDir, "2001:db8:1::3"), " \r\n");
+      writeFileSync(join(bed.networkDir, "last_reserved_ip.0.tmp"), "");
+      expect(bed.call(OURS(), "DEL", { containerId: "unrelated" }).status).to.equal(0);
+      expect(Object.keys(bed.files()).sort()).to.deep.equal([
+        "10.1.2.2",
+        "2001:db8:1::2",
+        "last_reserved_ip.0",
+        "last_reserved_ip.1",
+        "lock",
+      ]);
+      // The addresses are free again: the next ADD gets them.
+      writeFileSync(join(bed.networkDir, "10.1.2.3"), "");
+      const added = bed.call(OURS(), "ADD", { containerId: "b" });
+      expect(added.json?.["ips"]).to.deep.include({ address: "10.1.2.3/24", gateway: "10.1.2.1" });
+      expect(bed.reservations()["10.1.2.3"]).to.equal("b\r\neth0");
+    });
+
     it("succeeds without CNI_NETNS, with the namespace gone, with ranges that no longer parse, and without a data dir", () => {
       bed.call(OURS(), "ADD", { containerId: "a" });
       bed.call(OURS(), "ADD", { containerId: "b" });

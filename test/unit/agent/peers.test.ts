@@ -2,7 +2,7 @@
 
 import { expect } from "chai";
 
-import { type PeerContext, selectPeers } from "../../../agent/datapath/peers";
+import { type PeerContext, PeerSelector, selectPeers } from "../../../agent/datapath/peers";
 import { lease } from "../../helpers/agent-fixtures";
 
 const v4: PeerContext = {
@@ -95,5 +95,16 @@ describe("agent datapath: peer selection", () => {
         direct: false,
       },
     ]);
+  });
+
+  it("keeps each lease's peer across selections, and derives a changed lease again", () => {
+    const selector = new PeerSelector(v4);
+    const two = lease(2);
+    expect(selector.select([lease(1), two]).peers.map((p) => p.vtepMac)).to.deep.equal(["02:00:00:00:00:02"]);
+    const moved = lease(2, { attrs: { ...two.attrs, backendData: { vni: 1, vtepMac: "02:00:00:00:00:22" } } });
+    const { peers, skipped } = selector.select([lease(1), moved, lease(3, { subnet: "10.9.3.0/24" })]);
+    expect(peers.map((p) => p.vtepMac)).to.deep.equal(["02:00:00:00:00:22"]);
+    expect(skipped.map((s) => s.reason)).to.deep.equal(["own", "outside network"]);
+    expect(selector.select([two]).peers).to.deep.equal(selectPeers([two], v4).peers);
   });
 });

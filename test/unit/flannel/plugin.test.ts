@@ -162,7 +162,8 @@ describe("flannel plugin", () => {
     it("fails with code 5 when the config cannot be saved, and runs no delegate", async () => {
       writeFileSync(dataDir, "a file where the directory should be");
       const added = await run("ADD");
-      expect(added.json).to.include({ code: 5, msg: "failed to save the delegate config" });
+      expect(added.json).to.include({ code: 5, msg: `failed to save the delegate config ${dataDir}/ctr-1` });
+      expect(added.json?.["details"]).to.match(/^(ENOTDIR|EEXIST)/);
       expect(calls).to.deep.equal([]);
     });
   });
