@@ -8,6 +8,7 @@
 #   make resilience  the agent-resilience tests with the full 60 s etcd outage (make test: 10 s)
 #   make bench     start-up and plugin-chain latency against the reference plugins; node agent
 #   make reliability  full fault injection (SIGKILL mid-ADD/DEL), soak, resilience and fuzzing, with figures (root)
+#   make fuzz      malformed-input fuzzing, full run (FUZZ_COUNT cases of FUZZ_SEED; root)
 #   make clean
 
 PREFIX ?= /opt/cni/bin
@@ -35,7 +36,7 @@ DEB_PACKAGES := iproute2 util-linux gcc g++ make python3 golang-go golang-github
 BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json
 
-.PHONY: all demo deps build native typecheck install uninstall test test-unit test-integration test-e2e resilience bench reliability clean
+.PHONY: all demo deps build native typecheck install uninstall test test-unit test-integration test-e2e resilience bench reliability fuzz clean
 
 all: build
 
@@ -137,6 +138,12 @@ reliability: deps build $(DRIVER)
 	if [ -f test/fuzz/run.ts ]; then $(MAKE) --no-print-directory fuzz || status=1; fi; \
 	if [ $$status -eq 0 ]; then echo "reliability: PASS"; else echo "reliability: FAIL"; fi; \
 	exit $$status
+
+FUZZ_SEED ?= 1
+FUZZ_COUNT ?= 10000
+
+fuzz: deps build
+	env -u NODE_EXTRA_CA_CERTS $(NODE_BIN)/tsx test/fuzz/run.ts --seed $(FUZZ_SEED) --count $(FUZZ_COUNT)
 
 clean:
 	rm -rf dist build native/build test/driver/bin

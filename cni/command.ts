@@ -7,7 +7,7 @@ import { CniArgs } from "./cni-args";
 import { CniError, encodeErrorReply, ErrorCode, toCniError } from "./errors";
 import { Delegator, splitCniPath } from "./invoke";
 import { type Env, type Io, StdinTooLargeError } from "./io";
-import { JsonReader, JsonShapeError } from "./json";
+import { JsonReader, JsonShapeError, undecodableProblem } from "./json";
 import { createLogSink, isLogLevel, type Logger, type LogSink } from "./log";
 import type { Attachment, DelNetns, NetConf, Plugin, PluginCommands, RequestBase } from "./plugin";
 import { decodeResult, encodeResult, ResultDecodeError, type Result } from "./result";
@@ -163,6 +163,8 @@ function parseConfig(stdin: Uint8Array, plugin: Plugin): NetConf {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(stdin));
+    const problem = undecodableProblem(json);
+    if (problem !== undefined) throw new Error(problem);
   } catch (error: unknown) {
     const message = error instanceof Error ? error.message : String(error);
     throw new CniError(ErrorCode.DecodingFailure, `error unmarshalling network config: ${message}`, "", {

@@ -4,13 +4,13 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 
 import type { Env } from "./io";
-import type { PluginOutput, PluginRunner } from "./invoke";
+import { InvalidPluginNameError, type PluginOutput, type PluginRunner, PluginNotFoundError } from "./invoke";
 
 /** The first `<dir>/<type>` that is a regular file (after symlinks), as libcni's FindInPath. */
 export async function findInPath(type: string, directories: readonly string[]): Promise<string> {
-  if (type === "") throw new Error("no plugin name provided");
-  if (type.includes("/")) throw new Error(`invalid plugin name: ${type}`);
-  if (directories.length === 0) throw new Error("no paths provided");
+  if (type === "") throw new InvalidPluginNameError("no plugin name provided");
+  if (type.includes("/")) throw new InvalidPluginNameError(`invalid plugin name: ${type}`);
+  if (directories.length === 0) throw new PluginNotFoundError("no paths provided");
   for (const directory of directories) {
     const path = join(directory, type);
     try {
@@ -19,7 +19,7 @@ export async function findInPath(type: string, directories: readonly string[]): 
       // Not in this directory.
     }
   }
-  throw new Error(`failed to find plugin ${JSON.stringify(type)} in path [${directories.join(" ")}]`);
+  throw new PluginNotFoundError(`failed to find plugin ${JSON.stringify(type)} in path [${directories.join(" ")}]`);
 }
 
 /**

@@ -33,8 +33,27 @@ export interface Invoker {
   status(type: string, stdin?: Uint8Array): Promise<void>;
 }
 
-/** Finds `type` in the CNI_PATH directories: the first regular file wins, as in libcni. */
+/**
+ * Finds `type` in the CNI_PATH directories: the first regular file wins, as in libcni. Throws
+ * InvalidPluginNameError or PluginNotFoundError.
+ */
 export type PluginFinder = (type: string, directories: readonly string[]) => Promise<string>;
+
+/** A delegate type that cannot name a plugin file (empty, or with a "/"): the config is wrong (code 7). */
+export class InvalidPluginNameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidPluginNameError";
+  }
+}
+
+/** No CNI_PATH directory holds the delegate: CNI_PATH decides where plugins are (code 4). */
+export class PluginNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PluginNotFoundError";
+  }
+}
 
 export interface DelegatorOptions {
   readonly env: Env;
@@ -99,9 +118,14 @@ export class Delegator implements Invoker {
     try {
       path = await find(type, cniPath);
     } catch (error: unknown) {
-      throw new CniError(ErrorCode.Internal, error instanceof Error ? error.message : String(error), "", {
-        cause: error,
-      });
+      // The reference answers 999 for both; each has a spec code that fits.
+      const code =
+        error instanceof InvalidPluginNameError
+          ? ErrorCode.InvalidNetworkConfig
+          : error instanceof PluginNotFoundError
+            ? ErrorCode.InvalidEnvironment
+            : ErrorCode.Internal;
+      throw new CniError(code, error instanceof Error ? error.message : String(error), "", { cause: error });
     }
     logger.debug("delegating", { delegate: path, command });
     const output = await runner.run(path, { ...env, CNI_COMMAND: command }, stdin ?? this.options.stdin);

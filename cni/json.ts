@@ -98,3 +98,27 @@ export class JsonReader {
     return value;
   }
 }
+
+/**
+ * Go's encoding/json refuses values nested deeper than this (its scanner's maxNestingDepth). A
+ * config nested deeper is refused at the edge, before code that walks configs recursively (a
+ * delegate config's encoder) overflows its stack.
+ */
+export const MAX_NESTING_DEPTH = 10_000;
+
+/**
+ * Why Go's decoder would refuse a value JSON.parse took, or undefined: nesting beyond
+ * MAX_NESTING_DEPTH, or a number beyond a 64-bit float (JSON.parse makes 1e400 Infinity, which
+ * no key can mean and which a re-encoded delegate config would turn into null). Without recursion.
+ */
+export function undecodableProblem(value: unknown): string | undefined {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next;
+    if (typeof node === "number" && !Number.isFinite(node)) return "a number overflows a 64-bit float";
+    if (typeof node !== "object" || node === null) continue;
+    if (depth > MAX_NESTING_DEPTH) return `exceeded max depth of ${MAX_NESTING_DEPTH}`;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}

@@ -14,9 +14,16 @@ export function masqueradeChainName(network: string, containerId: string): strin
 /** A chain name of the masquerade shape; chains of other plugins (portmap's CNI-DN-...) do not match. */
 export const MASQUERADE_CHAIN_PATTERN = /^CNI-[0-9a-f]{24}$/;
 
-/** iptables: the comment on every masquerade rule, Go's `name: %q id: %q`. */
+/** xt_comment's limit: XT_MAX_COMMENT_LEN is 256 bytes with the NUL. */
+const IPTABLES_COMMENT_MAX = 255;
+
+/**
+ * iptables: the comment on every masquerade rule, Go's `name: %q id: %q`. Identifiers too long for
+ * it (the reference's ADD then fails in iptables) are cut, so that ADD and DEL still work; GC then
+ * cannot tell such a chain's owner from its comment.
+ */
 export function iptablesMasqueradeComment(network: string, containerId: string): string {
-  return `name: ${goQuote(network)} id: ${goQuote(containerId)}`;
+  return `name: ${goQuote(network)} id: ${goQuote(containerId)}`.slice(0, IPTABLES_COMMENT_MAX);
 }
 
 const IPTABLES_COMMENT_PATTERN = /^name: "((?:[^"\\]|\\.)*)" id: "((?:[^"\\]|\\.)*)"$/;

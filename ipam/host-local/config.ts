@@ -3,8 +3,9 @@
 // names the key it is about (code 7, or 4 for CNI_ARGS).
 //
 // Differences from the reference, all rejections of configs that could only misbehave: a range
-// whose rangeStart is after its rangeEnd, a gateway of the other family, legacy rangeStart/
-// rangeEnd/gateway without a legacy subnet (the reference ignores them silently).
+// whose rangeStart is after its rangeEnd, a range with no address to hand out, a gateway of the
+// other family, legacy rangeStart/rangeEnd/gateway without a legacy subnet (the reference ignores
+// them silently), a requested address that no range can give (the reference fails with 999).
 
 import type { CniArgs } from "../../cni/cni-args";
 import { CniError, ErrorCode } from "../../cni/errors";
@@ -65,33 +66,44 @@ export function parseStoreLocation(config: NetConf): StoreLocation {
 /**
  * The addresses asked for: CNI_ARGS `IP=`, then `args.cni.ips`, then the `ips` capability
  * (`runtimeConfig.ips`), merged without repeats as the reference does. "ip/prefix" is accepted
- * and the prefix ignored: the range decides it.
+ * and the prefix ignored: the range decides it. An address no range of `rangeSets` can ever hand
+ * out (in none of them, or a range's gateway, network or broadcast address) is a bad request,
+ * refused before the store is touched: code 4 from CNI_ARGS, 7 from the config (the reference
+ * finds out while allocating and answers 999).
  */
-export function parseRequestedAddresses(config: NetConf, cniArgs: CniArgs): Address[] {
+export function parseRequestedAddresses(config: NetConf, cniArgs: CniArgs, rangeSets: readonly RangeSet[]): Address[] {
   // MAC is the bridge's; both plugins read the one CNI_ARGS a runtime sets for the chain.
   const fromEnv = nonEmpty(cniArgs.load(["IP", "MAC"]).IP);
   const requested: Address[] = [];
   if (fromEnv !== undefined) {
-    const invalid = () => new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS IP: ${notAnAddress(fromEnv)}`);
-    requested.push(requestedAddress(fromEnv, invalid));
+    const invalid = (problem: string) => new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS IP: ${problem}`);
+    requested.push(requestedAddress(fromEnv, rangeSets, invalid));
   }
   withKeyErrors(() => {
     const root = new JsonReader(config.raw);
+    const parse = (value: unknown, key: string): Address => {
+      if (typeof value !== "string") throw new JsonShapeError(key, "an IP address", value);
+      return requestedAddress(value, rangeSets, (problem) => invalidKey(key, problem));
+    };
     for (const holder of [root.child("args")?.child("cni"), root.child("runtimeConfig")]) {
-      requested.push(...(holder?.array("ips", parseRequestedIp) ?? []));
+      requested.push(...(holder?.array("ips", parse) ?? []));
     }
   });
   return requested.filter((a, i) => requested.findIndex((b) => sameAddress(a, b)) === i);
 }
 
-function parseRequestedIp(value: unknown, key: string): Address {
-  if (typeof value !== "string") throw new JsonShapeError(key, "an IP address", value);
-  return requestedAddress(value, () => invalidKey(key, notAnAddress(value)));
-}
-
-function requestedAddress(text: string, invalid: () => CniError): Address {
+function requestedAddress(
+  text: string,
+  rangeSets: readonly RangeSet[],
+  invalid: (problem: string) => CniError,
+): Address {
   const address = text.includes("/") ? parseSubnet(text)?.address : parseAddress(text);
-  if (address === undefined) throw invalid();
+  if (address === undefined) throw invalid(notAnAddress(text));
+  const range = rangeSets.find((set) => set.contains(address))?.rangeFor(address);
+  if (range === undefined) throw invalid(`${formatAddress(address)} is in none of the ranges`);
+  if (!range.isAllocatable(address.value)) {
+    throw invalid(`${formatAddress(address)} is the gateway, network or broadcast address of range ${range}`);
+  }
   return address;
 }
 
@@ -162,7 +174,12 @@ function parseRange(reader: JsonReader): Range {
       `${formatAddress({ family, value: end })} is before rangeStart ${formatAddress({ family, value: start })}`,
     );
   }
-  return new Range({ family, network: first.value, prefixLength, last: last.value, start, end, gateway });
+  const range = new Range({ family, network: first.value, prefixLength, last: last.value, start, end, gateway });
+  // The reference accepts such a range and fails every ADD with "no IP addresses available".
+  if (range.capacity() === 0n) {
+    throw invalidKey(reader.path, `${range} has no address to hand out besides the gateway, network or broadcast`);
+  }
+  return range;
 }
 
 /** An optional address of the range's family; "" counts as absent, as Go's net.IP reads it. */

@@ -28,7 +28,7 @@ import { readResolvConf } from "./dns";
 
 async function cmdAdd(request: AddRequest): Promise<Result> {
   const config = parseConfig(request.config);
-  const requested = parseRequestedAddresses(request.config, request.cniArgs);
+  const requested = parseRequestedAddresses(request.config, request.cniArgs, config.rangeSets);
   const dns = config.resolvConf === undefined ? {} : resolvConfDns(config.resolvConf);
   const owner = attachment(request);
   const ips = await withStore(config, true, (store) => allocate(store, config.rangeSets, owner, requested));

@@ -24,9 +24,15 @@ export interface Cidr {
   readonly prefixLength: number;
 }
 
+/**
+ * The family of one address, or undefined when `address` is not one. As Go's net.ParseIP, a zone
+ * ("fe80::1%eth0") or an IPv4 octet with a leading zero ("010.0.0.1", octal to some parsers) is
+ * not an address; the library alone accepts both.
+ */
 export function ipFamily(address: string): IpFamily | undefined {
-  if (Address4.isValid(address) && !address.includes("/")) return 4;
-  if (Address6.isValid(address) && !address.includes("/")) return 6;
+  if (address.includes("/") || address.includes("%")) return undefined;
+  if (Address4.isValid(address)) return new Address4(address).correctForm() === address ? 4 : undefined;
+  if (Address6.isValid(address)) return 6;
   return undefined;
 }
 

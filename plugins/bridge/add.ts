@@ -1,6 +1,7 @@
 // ADD: the bridge, the veth pair, the port, IPAM, the pod's addressing, the gateway and masquerade,
 // each resource paired with its undo as soon as it exists, so that a failure anywhere leaves nothing.
 
+import { CniError, ErrorCode } from "../../cni/errors";
 import type { AddRequest, Attachment } from "../../cni/plugin";
 import type { Interface, Result } from "../../cni/result";
 import type { Rollback } from "../../cni/rollback";
@@ -73,6 +74,9 @@ function startIpam(request: AddRequest, ipamType: string, rollback: Rollback): (
   };
 }
 
+/** Below this MTU the kernel disables IPv6 on a link (RFC 8200's minimum link MTU). */
+const IPV6_MIN_MTU = 1280;
+
 /** What IPAM (or nothing, in L2 mode) adds to the result. */
 type Addressing = Pick<Result, "ips" | "routes" | "dns">;
 
@@ -98,6 +102,14 @@ async function addLayer3(
   { bridge, veth, interfaces }: Links,
 ): Promise<Addressing> {
   if (ipam.ips.length === 0) throw failure("IPAM plugin returned missing IP config", "no ips in its result");
+  if (config.mtu !== undefined && config.mtu < IPV6_MIN_MTU && ipam.ips.some((ip) => ip.address.includes(":"))) {
+    // The kernel takes IPv6 off such a link; the reference fails later, on a sysctl, with 999.
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `mtu ${config.mtu} is below ${IPV6_MIN_MTU}, the least IPv6 works with`,
+      "IPAM gave the interface an IPv6 address",
+    );
+  }
   const plan = planGateways(ipam, config);
 
   await inPod(request.netns, async (pod) => {

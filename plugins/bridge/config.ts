@@ -3,14 +3,14 @@
 
 import { CniError, ErrorCode } from "../../cni/errors";
 import { JsonReader, JsonShapeError } from "../../cni/json";
+import { interfaceNameProblem, MAX_IFNAME_LENGTH } from "../../cni/validate";
 import type { NetConf } from "../../cni/plugin";
 import type { Dns } from "../../cni/result";
 import type { MasqueradeBackendName } from "../../firewall/masquerade";
 import { MAX_VLAN_ID, MIN_VLAN_ID } from "../../native/netlink/bridge-vlan";
 
 export const DEFAULT_BRIDGE = "cni0";
-/** IFNAMSIZ - 1: the kernel counts bytes. */
-const MAX_LINK_NAME_BYTES = 15;
+const ETH_MIN_MTU = 68;
 /** Those of firewall/masquerade.ts, listed here so that parsing a config does not load the module. */
 const IP_MASQ_BACKENDS: readonly MasqueradeBackendName[] = ["iptables", "nftables"];
 
@@ -82,9 +82,12 @@ function parse(reader: JsonReader, network: string, cniArgsMac: string | undefin
   if (disableContainerInterface && isLayer3) invalid("cannot use IPAM when DisableContainerInterface flag is set");
 
   const mtu = reader.integer("mtu", 0, 65535) ?? 0;
+  // The kernel refuses an Ethernet MTU below 68 (ETH_MIN_MTU) with EINVAL, which the reference reports as 999.
+  if (mtu !== 0 && mtu < ETH_MIN_MTU)
+    invalid(`invalid mtu ${mtu}`, `0 for the kernel's default, else at least ${ETH_MIN_MTU}`);
   const mac = reader.child("runtimeConfig")?.string("mac") || reader.child("args")?.child("cni")?.string("mac");
   const containerMac = mac || cniArgsMac || undefined;
-  if (containerMac !== undefined) checkMac(containerMac);
+  if (containerMac !== undefined) checkMac(containerMac, Boolean(mac));
 
   return {
     network,
@@ -173,22 +176,23 @@ function readDns(reader: JsonReader | undefined): Dns | undefined {
 }
 
 function checkLinkName(key: string, name: string): void {
-  const bytes = new TextEncoder().encode(name).length;
-  if (bytes === 0 || bytes > MAX_LINK_NAME_BYTES || name === "." || name === ".." || /[/:\s]/u.test(name)) {
+  if (interfaceNameProblem(name) !== undefined) {
     invalid(
       `invalid ${key}: ${JSON.stringify(name)} is not a valid interface name`,
-      `at most ${MAX_LINK_NAME_BYTES} bytes, not "." or "..", without "/", ":" or whitespace`,
+      `at most ${MAX_IFNAME_LENGTH} bytes, not "." or "..", without "/", ":", "%" or whitespace`,
     );
   }
 }
 
-function checkMac(mac: string): void {
+/** A bad MAC from the config is code 7; from CNI_ARGS MAC, like every CNI_ARGS problem, code 4. */
+function checkMac(mac: string, fromConfig: boolean): void {
   const match = /^([0-9a-f]{2})(:[0-9a-f]{2}){5}$/i.exec(mac);
   // The kernel refuses multicast addresses (low bit of the first octet) for an Ethernet device.
   if (match === null || (Number.parseInt(match[1] ?? "", 16) & 1) !== 0) {
-    invalid(
+    throw new CniError(
+      fromConfig ? ErrorCode.InvalidNetworkConfig : ErrorCode.InvalidEnvironment,
       `invalid MAC address ${JSON.stringify(mac)}`,
-      "from CNI_ARGS MAC, args.cni.mac or runtimeConfig.mac: six colon-separated hex octets, unicast",
+      `from ${fromConfig ? "args.cni.mac or runtimeConfig.mac" : "CNI_ARGS MAC"}: six colon-separated hex octets, unicast`,
     );
   }
 }

@@ -3,8 +3,10 @@
 // (a route without a gateway goes through its family's first IP gateway). Everything here lives on
 // the container interface, so deleting the veth undoes all of it.
 
+import { CniError, ErrorCode } from "../../cni/errors";
 import { hasErrorCode } from "../../native/binding";
 import { IFA_F_DADFAILED, IFA_F_TENTATIVE } from "../../native/netlink/constants";
+import { isNetlinkError } from "../../native/netlink/errors";
 import type { Handle } from "../../native/netlink/handle";
 import { type IpFamily, parseCidr } from "../../native/netlink/ip";
 import type { IpConfig, Route } from "../../cni/result";
@@ -93,7 +95,18 @@ function addRoutes(pod: Handle, target: ContainerAddressing): void {
       });
     } catch (error: unknown) {
       const via = gateway !== undefined ? ` via ${gateway}` : "";
-      throw failure(`failed to add route '${route.dst}${via} dev ${target.ifName}'`, error);
+      const message = `failed to add route '${route.dst}${via} dev ${target.ifName}'`;
+      // A gateway no address of the interface covers (IPAM's gateway or a route's gw, both from the
+      // config): the config is wrong, where the reference answers 999.
+      if (isNetlinkError(error, "ENETUNREACH")) {
+        throw new CniError(
+          ErrorCode.InvalidNetworkConfig,
+          message,
+          `${gateway ?? "the gateway"} is not reachable through ${target.ifName}'s addresses`,
+          { cause: error },
+        );
+      }
+      throw failure(message, error);
     }
   }
 }

@@ -3,6 +3,8 @@
 // -300, two chains per attachment, every rule commented "macspoofchk-<containerID>-<ifname>"), so
 // either plugin removes what the other made. nft is run without a shell, with JSON on stdin.
 
+import { createHash } from "node:crypto";
+
 import type { ProcessOutput } from "../../cni/spawn";
 import { failure } from "./errors";
 
@@ -14,9 +16,24 @@ export interface SpoofCheckTarget {
   readonly ifName: string;
 }
 
+/** nft's limits: a chain name (NFT_CHAIN_MAXNAMELEN, with the NUL) and a rule comment. */
+const NFT_CHAIN_NAME_MAX = 255;
+const NFT_COMMENT_MAX = 128;
+
 const attachmentId = (t: SpoofCheckTarget): string => `${t.containerId}-${t.ifName}`;
-const ifaceChain = (t: SpoofCheckTarget): string => `cni-br-iface-${attachmentId(t)}`;
-const comment = (t: SpoofCheckTarget): string => `macspoofchk-${attachmentId(t)}`;
+// Room for the "-mac" suffix of the second chain.
+const ifaceChain = (t: SpoofCheckTarget): string => fit(`cni-br-iface-${attachmentId(t)}`, NFT_CHAIN_NAME_MAX - 4);
+const comment = (t: SpoofCheckTarget): string => fit(`macspoofchk-${attachmentId(t)}`, NFT_COMMENT_MAX);
+
+/**
+ * The reference's names as they are when they fit; longer ones (a container ID of hundreds of
+ * characters, which the reference cannot install at all) are cut and end in a hash of the whole.
+ */
+function fit(name: string, max: number): string {
+  if (name.length <= max) return name;
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 16);
+  return `${name.slice(0, max - hash.length - 1)}-${hash}`;
+}
 
 /** Installs the rules for traffic from `hostVeth`, allowing only `mac` as source. */
 export async function setupSpoofCheck(target: SpoofCheckTarget, hostVeth: string, mac: string): Promise<void> {

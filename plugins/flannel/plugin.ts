@@ -156,8 +156,14 @@ async function requireSubnetEnv(conf: FlannelConf): Promise<SubnetEnv> {
     return await loadSubnetEnv(conf.subnetFile);
   } catch (error: unknown) {
     if (!(error instanceof SubnetEnvError)) throw error;
-    // Missing is the node daemon not being ready yet: the runtime should simply retry.
-    const code = error.problem === "missing" ? ErrorCode.TryAgainLater : ErrorCode.Internal;
+    // Missing is the node daemon not being ready yet: the runtime should simply retry. A file that
+    // cannot be read is an I/O failure (upstream: 999); a corrupt one has no better code than 999.
+    const code =
+      error.problem === "missing"
+        ? ErrorCode.TryAgainLater
+        : error.problem === "unreadable"
+          ? ErrorCode.IoFailure
+          : ErrorCode.Internal;
     throw new CniError(
       code,
       `failed to load flannel 'subnet.env' file: ${error.message}. Check the flannel pod log for this node.`,

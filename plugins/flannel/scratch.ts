@@ -126,7 +126,8 @@ function isContainerId(name: string): boolean {
   }
 }
 
+/** Nothing there, or nothing that could ever be: a name too long for a file (a container ID of 300 characters). */
 function isNotFound(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return code === "ENOENT" || code === "ENOTDIR";
+  return code === "ENOENT" || code === "ENOTDIR" || code === "ENAMETOOLONG";
 }

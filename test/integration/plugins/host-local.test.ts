@@ -93,7 +93,10 @@ describe("host-local plugin (compiled binary)", () => {
         "failed to allocate for range 0: requested IP address 10.1.2.50 is not available in range set 10.1.2.1-10.1.2.254",
       );
       const nowhere = bed.call(OURS(), "ADD", { containerId: "d", env: { CNI_ARGS: "IP=192.0.2.1" } });
-      expect(nowhere.json?.["msg"]).to.equal("failed to allocate all requested IPs: 192.0.2.1");
+      expect([nowhere.json?.["code"], nowhere.json?.["msg"]]).to.deep.equal([
+        4,
+        "CNI_ARGS IP: 192.0.2.1 is in none of the ranges",
+      ]);
       expect(Object.keys(bed.reservations()).sort()).to.deep.equal([
         "10.1.2.50",
         "10.1.2.60",

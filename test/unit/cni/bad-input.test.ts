@@ -49,6 +49,22 @@ const configCases: readonly Case[] = [
   },
   { title: "empty stdin", stdin: "", expected: unmarshalling("") },
   {
+    // Go's decoder stops at 10000 levels; deeper configs overflowed the stack of code walking them.
+    title: "JSON nested deeper than Go's decoder takes",
+    stdin: `{"cniVersion":"1.0.0","name":"n","type":"t","x":${"[".repeat(10_000)}${"]".repeat(10_000)}}`,
+    expected: { cniVersion: "1.1.0", code: 6, msg: "error unmarshalling network config: exceeded max depth of 10000" },
+  },
+  {
+    // JSON.parse makes 1e400 Infinity, which Go's decoder refuses and no key can mean.
+    title: "a number beyond a 64-bit float",
+    stdin: '{"cniVersion":"1.0.0","name":"n","type":"t","x":[1, -1e400]}',
+    expected: {
+      cniVersion: "1.1.0",
+      code: 6,
+      msg: "error unmarshalling network config: a number overflows a 64-bit float",
+    },
+  },
+  {
     title: "bytes that are not UTF-8",
     stdin: Uint8Array.of(0x7b, 0xff, 0xfe, 0x7d),
     expected: {
@@ -184,6 +200,10 @@ const identifierCases: readonly Case[] = [
   // U+0085 (NEXT LINE) is whitespace to Go's unicode.IsSpace, which the reference uses.
   invalidIfName("eth\u00850", SEPARATOR),
   invalidIfName("eth\u20280", SEPARATOR),
+  // The kernel's isspace() reads single bytes as Latin-1: 0xa0, the second byte of "à", is a space.
+  invalidIfName("brà", "interface name contains a byte the kernel reads as a space", "the UTF-8 byte 0xa0"),
+  invalidIfName("eth%d", "interface name contains %, which the kernel reads as a name template"),
+  invalidIfName("eth0%2f", "interface name contains %, which the kernel reads as a name template"),
   invalidIfName(".", "interface name is . or .."),
   invalidIfName("..", "interface name is . or .."),
 ];

@@ -247,11 +247,11 @@ describe("delegation", () => {
       return { runner, outcome };
     };
 
-    it("a plugin in no CNI_PATH directory → code 999 naming the directories", async () => {
+    it("a plugin in no CNI_PATH directory → code 4 naming the directories", async () => {
       const { runner, outcome } = await delegateWith(`${root}/a:${root}/b`);
       expectErrorReply(outcome, {
         cniVersion: "1.0.0",
-        code: 999,
+        code: 4,
         msg: `failed to find plugin "host-local" in path [${root}/a ${root}/b]`,
       });
       expect(runner.calls).to.deep.equal([]);
@@ -269,9 +269,9 @@ describe("delegation", () => {
       ["../host-local", "invalid plugin name: ../host-local"],
       ["", "no plugin name provided"],
     ] as const) {
-      it(`a delegate type ${JSON.stringify(type)} → code 999 "${msg}"`, async () => {
+      it(`a delegate type ${JSON.stringify(type)} → code 7 "${msg}"`, async () => {
         const { outcome } = await delegateWith(`${root}/a`, { add: (request) => request.invoke.add(type) });
-        expectErrorReply(outcome, { cniVersion: "1.0.0", code: 999, msg });
+        expectErrorReply(outcome, { cniVersion: "1.0.0", code: 7, msg });
       });
     }
   });

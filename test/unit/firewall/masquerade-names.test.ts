@@ -42,6 +42,13 @@ describe("firewall: masquerade names", () => {
     expect(parseIptablesMasqueradeComment('name: "mynet" id: "cid1" extra')).to.equal(undefined);
   });
 
+  it("cuts an iptables comment to the 255 bytes xt_comment takes (identifiers the reference cannot install)", () => {
+    const comment = iptablesMasqueradeComment("mynet", "c".repeat(300));
+    expect(comment).to.have.length(255);
+    expect(comment.startsWith('name: "mynet" id: "ccc')).to.equal(true);
+    expect(parseIptablesMasqueradeComment(comment)).to.equal(undefined);
+  });
+
   it("hashes nftables comments as the reference: 16 hex of the network, 16 hex of ifname:containerId", () => {
     expect(nftNetworkHash("mynet")).to.equal("d23676b4f2d9fe04");
     expect(nftAttachmentHash("mynet", "eth0", "cid1")).to.equal("d23676b4f2d9fe04-0b65a318f52e521b");

@@ -142,6 +142,14 @@ describe("flannel plugin", () => {
       expect(existsSync(dataDir)).to.equal(false);
     });
 
+    it("fails with code 5 (I/O failure) when subnet.env cannot be read", async () => {
+      rmSync(subnetFile);
+      mkdirSync(subnetFile);
+      const added = await run("ADD");
+      expect(added.json).to.include({ code: 5 });
+      expect(String(added.json?.["msg"])).to.match(/^failed to load flannel 'subnet.env' file: .*is a directory/);
+    });
+
     it("fails with code 999 on an incomplete subnet.env, naming what is missing", async () => {
       writeFileSync(subnetFile, "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n");
       const added = await run("ADD");
@@ -199,6 +207,12 @@ describe("flannel plugin", () => {
       expect((await run("DEL", config(), { CNI_NETNS: "/run/netns/gone" })).status).to.equal(0);
       expect(calls.map((c) => c.env["CNI_NETNS"])).to.deep.equal(["/run/netns/gone"]);
       expect(existsSync(saved())).to.equal(false);
+    });
+
+    it("succeeds without a delegate for a container ID too long to have been saved", async () => {
+      const deleted = await run("DEL", config(), { CNI_CONTAINERID: `c${"1".repeat(300)}` });
+      expect(deleted.status, JSON.stringify(deleted.json)).to.equal(0);
+      expect(calls).to.deep.equal([]);
     });
 
     it("succeeds, keeping the file for GC, when the saved config is unreadable", async () => {

@@ -201,6 +201,15 @@ describe("host-local configuration", () => {
       );
     });
 
+    it("a range with nothing to hand out but its gateway (the reference fails every ADD instead)", () => {
+      expect(rangeError({ subnet: "10.0.0.0/24", rangeStart: "10.0.0.1", rangeEnd: "10.0.0.1" })).to.equal(
+        "ipam.ranges[0][0]: 10.0.0.1-10.0.0.1 has no address to hand out besides the gateway, network or broadcast",
+      );
+      expect(rangeError({ subnet: "10.0.0.0/24", rangeStart: "10.0.0.255", rangeEnd: "10.0.0.255" })).to.match(
+        /^ipam\.ranges\[0\]\[0\]: 10\.0\.0\.255-10\.0\.0\.255 has no address/,
+      );
+    });
+
     it("mixed families in one set", () => {
       const conf = withIpam({ ranges: [[{ subnet: "10.0.0.0/24" }, { subnet: "2001:db8::/64" }]] });
       expect(configError(() => parseConfig(conf))).to.equal(
@@ -287,8 +296,11 @@ describe("host-local configuration", () => {
   });
 
   describe("requested addresses", () => {
+    const rangeSets = parseConfig(
+      withIpam({ ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "2001:db8::/64" }]] }),
+    ).rangeSets;
     const requested = (conf: NetConf, cniArgs = "") =>
-      parseRequestedAddresses(conf, new CniArgs(cniArgs)).map(formatAddress);
+      parseRequestedAddresses(conf, new CniArgs(cniArgs), rangeSets).map(formatAddress);
 
     it("merges CNI_ARGS IP, args.cni.ips and runtimeConfig.ips in that order, without repeats", () => {
       const conf = netConf({
@@ -316,12 +328,26 @@ describe("host-local configuration", () => {
       expect(configError(() => requested(netConf({ args: { cni: { ips: ["10.0.0.1/40"] } } })))).to.equal(
         'args.cni.ips[0]: "10.0.0.1/40" is not an IP address',
       );
-      expect(configError(() => requested(netConf({ runtimeConfig: { ips: ["10.0.0.1", 5] } })))).to.match(
+      expect(configError(() => requested(netConf({ runtimeConfig: { ips: ["10.0.0.9", 5] } })))).to.match(
         /^runtimeConfig\.ips\[1\]: expected an IP address/,
       );
       expect(configError(() => requested(netConf({ runtimeConfig: { ips: "10.0.0.1" } })))).to.match(
         /^runtimeConfig\.ips: expected an array/,
       );
+    });
+
+    it("rejects an address no range can ever hand out (code 4 from CNI_ARGS, 7 from the config)", () => {
+      expect(configError(() => requested(netConf({}), "IP=192.0.2.1"), ErrorCode.InvalidEnvironment)).to.equal(
+        "CNI_ARGS IP: 192.0.2.1 is in none of the ranges",
+      );
+      expect(configError(() => requested(netConf({ args: { cni: { ips: ["10.0.0.1"] } } })))).to.equal(
+        "args.cni.ips[0]: 10.0.0.1 is the gateway, network or broadcast address of range 10.0.0.1-10.0.0.254",
+      );
+      for (const address of ["10.0.0.0", "10.0.0.255"]) {
+        expect(configError(() => requested(netConf({ runtimeConfig: { ips: [address] } })))).to.equal(
+          `runtimeConfig.ips[0]: ${address} is in none of the ranges`,
+        );
+      }
     });
   });
 });

@@ -163,6 +163,7 @@ describe("bridge config", () => {
       ["a multicast MAC", { runtimeConfig: { mac: "01:00:5e:00:00:01" } }, /invalid MAC address/],
       ["an MTU of the wrong type", { mtu: "1500" }, /mtu: expected an integer/],
       ["an MTU out of range", { mtu: 70000 }, /mtu: expected an integer from 0 to 65535/],
+      ["an MTU below the kernel's least", { mtu: 67 }, /invalid mtu 67 0 for the kernel's default, else at least 68/],
       ["a boolean as a string", { portIsolation: "true" }, /portIsolation: expected a boolean/],
       ["a vlan of the wrong type", { vlan: "100" }, /vlan: expected an integer/],
       ["a trunk entry that is not an object", { vlanTrunk: [5] }, /vlanTrunk\[0\]: expected an object/],
@@ -175,8 +176,10 @@ describe("bridge config", () => {
       });
     }
 
-    it("takes a bad MAC from CNI_ARGS as a config error too", () => {
-      expect(() => parse({}, "zz:00:00:00:00:00")).to.throw(CniError, /invalid MAC address/);
+    it("takes a bad MAC from CNI_ARGS as an environment error (code 4), as every CNI_ARGS problem", () => {
+      expect(() => parse({}, "zz:00:00:00:00:00"))
+        .to.throw(CniError, /invalid MAC address/)
+        .with.property("code", 4);
     });
   });
 });
