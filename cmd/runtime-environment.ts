@@ -9,6 +9,9 @@
 // ran (a preload) cannot be undone; what it would keep doing (a debugger listening, a profile
 // written at exit, flags in effect) ends here. Delegates and tools started afterwards inherit the
 // cleaned environment. Costs nothing when no such variable is set, one exec (~10 ms) otherwise.
+// The exec itself is injected: the binary's (cmd/exec-clean.ts) must first disarm a signal the
+// engine may have in flight, which leaves one line on stderr from the new image's engine
+// ("Overriding existing handler for signal 30"): harmless, and only ever seen in this situation.
 
 /** Variables Bun reads for itself: every name with this prefix. */
 export const RUNTIME_CONTROL_PREFIX = "BUN_";
@@ -17,19 +20,25 @@ export function runtimeControlVariables(env: Readonly<Record<string, string | un
   return Object.keys(env).filter((name) => name.startsWith(RUNTIME_CONTROL_PREFIX));
 }
 
-interface ExecProcess {
+interface RuntimeProcess {
   readonly env: Record<string, string | undefined>;
   readonly argv0: string;
   readonly argv: readonly string[];
   readonly execPath: string;
-  readonly execve?: (file: string, args: readonly string[], env: Record<string, string>) => never;
 }
+
+/** Replaces the process image; settles (rejects) only when that failed. */
+export type Exec = (file: string, args: readonly string[], env: Readonly<Record<string, string>>) => Promise<never>;
 
 /**
  * Re-executes this binary without Bun's variables if any is set; returns only when none is, or
  * when execve failed (then they are removed from this process's environment, for its children).
  */
-export function dropRuntimeControls(target: ExecProcess, warn: (line: string) => void): void {
+export async function dropRuntimeControls(
+  target: RuntimeProcess,
+  exec: Exec,
+  warn: (line: string) => void,
+): Promise<void> {
   const names = runtimeControlVariables(target.env);
   if (names.length === 0) return;
   const env: Record<string, string> = {};
@@ -38,7 +47,7 @@ export function dropRuntimeControls(target: ExecProcess, warn: (line: string) =>
   }
   try {
     // argv[0] stays what the runtime invoked (the plugin name); the rest are our arguments.
-    target.execve?.(target.execPath, [target.argv0, ...target.argv.slice(2)], env);
+    await exec(target.execPath, [target.argv0, ...target.argv.slice(2)], env);
   } catch (error: unknown) {
     warn(
       `tscni: cannot restart without ${names.join(", ")}: ${error instanceof Error ? error.message : String(error)}`,

@@ -5,12 +5,13 @@ import embeddedAddon from "../native/build/Release/tscni_native.node" with { typ
 import { setNativeLoader } from "../native/loader";
 import { main } from "./main";
 import { processIo } from "./process-io";
+import { execWithoutEngineSignal } from "./exec-clean";
 import { dropRuntimeControls } from "./runtime-environment";
 
-// Before anything else: Bun's own variables (BUN_OPTIONS, BUN_INSPECT...) must not stay in effect.
-dropRuntimeControls(process, (line) => console.error(line));
-
 setNativeLoader(async () => (await import("../native/embedded")).loadEmbeddedAddon(embeddedAddon));
+
+// Before anything else: Bun's own variables (BUN_OPTIONS, BUN_INSPECT...) must not stay in effect.
+await dropRuntimeControls(process, execWithoutEngineSignal, (line) => console.error(line));
 
 // Until main settles: if the event loop ever drained with main pending (a promise nothing will
 // resolve), exiting 0 after an error reply would tell the runtime the command succeeded.

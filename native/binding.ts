@@ -15,10 +15,12 @@ export interface NativeBinding {
   sysctlRead(netnsPath: string | null, key: string): string;
   sysctlWrite(netnsPath: string | null, key: string, value: string): void;
   flock(fd: number, operation: number): void;
+  /** Ignores `signal`, then execve; returns (throws) only when execve failed. */
+  execveIgnoring(signal: number, file: string, argv: readonly string[], envp: readonly string[]): void;
 }
 
 /** The ABI this TypeScript expects; the addon exports its own and the loader compares them. */
-export const EXPECTED_ABI_VERSION = 1;
+export const EXPECTED_ABI_VERSION = 2;
 
 /** The shape of errors the addon throws: the same fields as Node's own system errors. */
 export interface SystemError extends Error {
@@ -49,6 +51,7 @@ const FUNCTIONS = [
   "sysctlRead",
   "sysctlWrite",
   "flock",
+  "execveIgnoring",
 ] as const satisfies readonly (keyof NativeBinding)[];
 
 /** Validates a freshly loaded module object once; afterwards it is typed. */
@@ -90,4 +93,13 @@ export function checkSysctlKey(key: string): void {
 
 export function checkFd(fd: number): void {
   if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`invalid file descriptor ${fd}`);
+}
+
+/** Validates execve's arguments: C strings cannot hold NUL, and an environment entry is NAME=value. */
+export function checkExecArguments(file: string, argv: readonly string[], envp: readonly string[]): void {
+  for (const text of [file, ...argv, ...envp]) {
+    if (text.includes("\0")) throw new RangeError(`execve argument ${JSON.stringify(text)} contains NUL`);
+  }
+  const malformed = envp.find((entry) => entry.indexOf("=") <= 0);
+  if (malformed !== undefined) throw new RangeError(`environment entry ${JSON.stringify(malformed)} is not NAME=value`);
 }

@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -25,6 +26,7 @@
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -34,7 +36,7 @@
 namespace {
 
 // Bumped whenever a signature below changes, so a stale build is caught by the loader.
-constexpr uint32_t kAbiVersion = 1;
+constexpr uint32_t kAbiVersion = 2;
 
 // The outcome of a sequence of syscalls: 0 or the errno of the first one that failed.
 struct SysResult {
@@ -366,6 +368,56 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+bool ReadStringArray(const Napi::Value& value, std::vector<std::string>* out) {
+  if (!value.IsArray()) return false;
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value item = array.Get(i);
+    if (!item.IsString()) return false;
+    out->push_back(item.As<Napi::String>().Utf8Value());
+  }
+  return true;
+}
+
+std::vector<char*> NullTerminated(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// execveIgnoring(signal: number, file: string, argv: string[], envp: string[]): void
+// Sets `signal` to ignored, which drops an instance already pending and survives execve, then
+// replaces the process image. Both happen here, with no JavaScript in between: once the signal is
+// ignored, an engine thread that requested a suspension with it waits forever, holding its locks.
+// Returns only when execve failed, with the former disposition restored.
+Napi::Value ExecveIgnoring(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string file;
+  std::vector<std::string> argv, envp;
+  if (info.Length() != 4 || !info[0].IsNumber() || !info[1].IsString() || !ReadStringArray(info[2], &argv) ||
+      !ReadStringArray(info[3], &envp)) {
+    ThrowTypeError(env, "usage: execveIgnoring(signal: number, file: string, argv: string[], envp: string[])");
+    return env.Undefined();
+  }
+  int signo = info[0].As<Napi::Number>().Int32Value();
+  file = info[1].As<Napi::String>().Utf8Value();
+  std::vector<char*> argv_pointers = NullTerminated(argv);
+  std::vector<char*> envp_pointers = NullTerminated(envp);
+  struct sigaction ignore = {}, previous = {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  if (sigaction(signo, &ignore, &previous) != 0) {
+    MakeSystemError(env, SysResult::Fail("sigaction")).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  execve(file.c_str(), argv_pointers.data(), envp_pointers.data());
+  SysResult failed = SysResult::Fail("execve");
+  sigaction(signo, &previous, nullptr);
+  MakeSystemError(env, failed, file).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   exports.Set("netlinkOpen", Napi::Function::New(env, NetlinkOpen, "netlinkOpen"));
@@ -375,6 +427,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sysctlRead", Napi::Function::New(env, SysctlRead, "sysctlRead"));
   exports.Set("sysctlWrite", Napi::Function::New(env, SysctlWrite, "sysctlWrite"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+  exports.Set("execveIgnoring", Napi::Function::New(env, ExecveIgnoring, "execveIgnoring"));
   return exports;
 }
 

@@ -24,6 +24,8 @@ export interface PluginCall {
 
 export interface PluginReply {
   readonly status: number | null;
+  /** The signal that ended the plugin (null when it exited). */
+  readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
   /** stdout parsed as JSON, or undefined when it is empty. */
@@ -56,7 +58,7 @@ export function callPlugin(call: PluginCall): PluginReply {
       json = undefined;
     }
   }
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, json };
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr, json };
 }
 
 /** The attachment variables of one container, for ADD/CHECK/DEL. */

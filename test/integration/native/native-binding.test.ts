@@ -22,7 +22,7 @@ describe("native addon", () => {
   });
 
   it("loads with the expected shape", () => {
-    expect(native.abiVersion).to.equal(1);
+    expect(native.abiVersion).to.equal(2);
     for (const name of [
       "netlinkOpen",
       "netlinkSend",

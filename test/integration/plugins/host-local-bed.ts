@@ -171,10 +171,10 @@ export class HostLocalBed {
       child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       child.on("error", reject);
-      child.on("close", (status) => {
+      child.on("close", (status, signal) => {
         const trimmed = stdout.trim();
         const json = trimmed === "" ? undefined : (JSON.parse(trimmed) as Record<string, unknown>);
-        resolve({ status, stdout, stderr, json });
+        resolve({ status, signal, stdout, stderr, json });
       });
       child.stdin.end(JSON.stringify(this.config(call)));
     });

@@ -4,7 +4,7 @@
 
 import { expect } from "chai";
 
-import { dropRuntimeControls, runtimeControlVariables } from "../../../cmd/runtime-environment";
+import { dropRuntimeControls, type Exec as ExecFunction, runtimeControlVariables } from "../../../cmd/runtime-environment";
 
 interface Exec {
   file: string;
@@ -19,13 +19,13 @@ function fakeProcess(env: Record<string, string>, execve?: (call: Exec) => void)
     argv0: "bridge",
     argv: ["bun", "/$bunfs/root/tscni", "--help"],
     execPath: "/opt/cni/bin/tscni",
-    execve: (file: string, args: readonly string[], childEnv: Record<string, string>): never => {
-      calls.push({ file, args, env: childEnv });
-      execve?.({ file, args, env: childEnv });
-      throw new Error("execve returned");
-    },
   };
-  return { target, calls };
+  const exec: ExecFunction = async (file, args, childEnv) => {
+    calls.push({ file, args, env: { ...childEnv } });
+    execve?.({ file, args, env: { ...childEnv } });
+    throw new Error("execve returned");
+  };
+  return { target, calls, exec };
 }
 
 describe("Bun's variables at start-up", () => {
@@ -40,25 +40,25 @@ describe("Bun's variables at start-up", () => {
     ).to.deep.equal(["BUN_OPTIONS", "BUN_JSC_useJIT"]);
   });
 
-  it("does nothing when none is set", () => {
-    const { target, calls } = fakeProcess({ CNI_COMMAND: "ADD", NODE_OPTIONS: "--require x" });
-    dropRuntimeControls(target, () => expect.fail("no warning expected"));
+  it("does nothing when none is set", async () => {
+    const { target, calls, exec } = fakeProcess({ CNI_COMMAND: "ADD", NODE_OPTIONS: "--require x" });
+    await dropRuntimeControls(target, exec, () => expect.fail("no warning expected"));
     expect(calls).to.deep.equal([]);
     expect(target.env).to.deep.equal({ CNI_COMMAND: "ADD", NODE_OPTIONS: "--require x" });
   });
 
-  it("re-executes the binary with the same argv[0] and arguments, without the variables", () => {
-    const { target, calls } = fakeProcess({ CNI_COMMAND: "ADD", BUN_OPTIONS: "--preload x", BUN_INSPECT: "1" });
-    dropRuntimeControls(target, () => {});
+  it("re-executes the binary with the same argv[0] and arguments, without the variables", async () => {
+    const { target, calls, exec } = fakeProcess({ CNI_COMMAND: "ADD", BUN_OPTIONS: "--preload x", BUN_INSPECT: "1" });
+    await dropRuntimeControls(target, exec, () => {});
     expect(calls).to.deep.equal([
       { file: "/opt/cni/bin/tscni", args: ["bridge", "--help"], env: { CNI_COMMAND: "ADD" } },
     ]);
   });
 
-  it("when execve fails: warns, and removes the variables for the children it starts", () => {
+  it("when execve fails: warns, and removes the variables for the children it starts", async () => {
     const warnings: string[] = [];
-    const { target } = fakeProcess({ CNI_COMMAND: "DEL", BUN_OPTIONS: "--smol" });
-    dropRuntimeControls(target, (line) => warnings.push(line));
+    const { target, exec } = fakeProcess({ CNI_COMMAND: "DEL", BUN_OPTIONS: "--smol" });
+    await dropRuntimeControls(target, exec, (line) => warnings.push(line));
     expect(warnings).to.have.length(1);
     expect(warnings[0]).to.contain("cannot restart without BUN_OPTIONS: execve returned");
     expect(target.env).to.deep.equal({ CNI_COMMAND: "DEL" });

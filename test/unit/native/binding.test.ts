@@ -24,7 +24,7 @@ import {
 } from "../../../native/loader";
 import { FakeKernel, fakeHandle } from "./support/fake-kernel";
 
-const FUNCTIONS = ["netlinkOpen", "netlinkSend", "netlinkReceive", "closeFd", "sysctlRead", "sysctlWrite", "flock"];
+const FUNCTIONS = ["netlinkOpen", "netlinkSend", "netlinkReceive", "closeFd", "sysctlRead", "sysctlWrite", "flock", "execveIgnoring"];
 
 function exportsWith(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const exports: Record<string, unknown> = { abiVersion: EXPECTED_ABI_VERSION };

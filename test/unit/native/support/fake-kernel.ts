@@ -64,6 +64,10 @@ export class FakeKernel implements NativeBinding {
   }
 
   flock(): void {}
+
+  execveIgnoring(): void {
+    throw new Error("the fake kernel execs nothing");
+  }
 }
 
 function stampSeq(datagram: Uint8Array, seq: number): Uint8Array {
