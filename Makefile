@@ -33,7 +33,9 @@ DEB_PACKAGES := iproute2 util-linux gcc g++ make python3 golang-go golang-github
 	containernetworking-plugins hyperfine iptables nftables etcd-server etcd-client iperf3 systemd \
 	podman runc containerd busybox-static time
 
-BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify \
+# --compile-jit-policy: a CNI command is a burst of run-once code, which JIT compilation only slows
+# (docs/performance.md); the agent restores the normal policy (cmd/main.ts).
+BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify --compile-jit-policy=100 \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json
 
 .PHONY: all demo deps build native typecheck install uninstall test test-unit test-integration test-e2e resilience bench reliability fuzz clean

@@ -44,6 +44,7 @@ export async function main(invocation: Invocation): Promise<number> {
     io.stdout(encodeErrorReply(error, CURRENT_VERSION));
     return 1;
   }
+  restoreNormalJitPolicy();
   const { runCli } = await import("./cli");
   return runCli({
     name,
@@ -66,6 +67,15 @@ function skelOptions(name: string, invocation: Invocation): SkelOptions {
     find: async (type, directories) => (await import("../cni/exec")).findInPath(type, directories),
     runner: self === undefined ? exec : inProcessRunner(self, dispatch, exec),
   };
+}
+
+/**
+ * The compiled binary starts with JIT tier-up held back (`--compile-jit-policy` in the Makefile): a
+ * CNI command runs its code once and exits, so compiling it is wasted time. The command line runs
+ * the long-lived agent, which wants the normal policy. A no-op under Node.
+ */
+function restoreNormalJitPolicy(): void {
+  (globalThis as { Bun?: { unsafe?: { setJITPolicy?(scale: number): void } } }).Bun?.unsafe?.setJITPolicy?.(1);
 }
 
 function basename(path: string): string {
