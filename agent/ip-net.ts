@@ -35,11 +35,11 @@ function parse(text: string): Address4 | Address6 {
 }
 
 function toBigInt(text: string): bigint {
-  return BigInt(parse(text).bigInteger().toString());
+  return parse(text).bigInt();
 }
 
 function fromBigInt(family: IpFamily, value: bigint): string {
-  return family === 4 ? Address4.fromBigInteger(value).correctForm() : Address6.fromBigInteger(value).correctForm();
+  return family === 4 ? Address4.fromBigInt(value).correctForm() : Address6.fromBigInt(value).correctForm();
 }
 
 function blockSize(family: IpFamily, prefixLength: number): bigint {

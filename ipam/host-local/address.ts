@@ -49,11 +49,9 @@ export function parseSubnet(text: string): Subnet | undefined {
 }
 
 export function formatAddress(address: Address): string {
-  // The library's typings want its BigInteger; it accepts a native bigint, as ip-cidr relies on.
-  const value = address.value as never;
   return address.family === 4
-    ? Address4.fromBigInteger(value).correctForm()
-    : Address6.fromBigInteger(value).correctForm();
+    ? Address4.fromBigInt(address.value).correctForm()
+    : Address6.fromBigInt(address.value).correctForm();
 }
 
 export const sameAddress = (a: Address, b: Address): boolean => a.family === b.family && a.value === b.value;
@@ -73,8 +71,5 @@ function construct(text: string): Address4 | Address6 | undefined {
 
 function toAddress(parsed: Address4 | Address6): Address {
   if (parsed instanceof Address6 && parsed.is4()) return toAddress(parsed.to4());
-  if (parsed instanceof Address4) {
-    return { family: 4, value: parsed.toArray().reduce((value, byte) => (value << 8n) | BigInt(byte), 0n) };
-  }
-  return { family: 6, value: BigInt(`0x${parsed.canonicalForm().replaceAll(":", "")}`) };
+  return { family: parsed instanceof Address4 ? 4 : 6, value: parsed.bigInt() };
 }
