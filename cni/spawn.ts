@@ -1,4 +1,5 @@
-// Running a child process with bytes on its stdin and its output captured, without a shell.
+// Running a child process with bytes on its stdin and its output captured, without a shell: exec'd
+// delegates, and the netfilter tools (iptables-save/-restore, nft).
 //
 // In the compiled binary this uses Bun.spawn: measured on the project's VM, a spawn through Bun's
 // node:child_process costs 16-19 ms before the child gets its stdin (its stream layer loads and
@@ -8,14 +9,18 @@
 export interface ProcessOutput {
   /** The exit status; 128 + the signal number for a process killed by a signal. */
   readonly exitCode: number;
+  /** The name of the signal that killed the process ("SIGKILL"), if one did. */
+  readonly signal?: string;
   readonly stdout: string;
   readonly stderr: string;
 }
 
 export interface ProcessOptions {
   /** The child's whole environment (nothing is inherited). Undefined: this process's environment. */
-  readonly env?: Readonly<Record<string, string>>;
+  readonly env?: Readonly<Record<string, string | undefined>>;
   readonly stdin?: Uint8Array | string;
+  /** The child is killed (SIGKILL) when it runs longer than this. */
+  readonly timeoutMs?: number;
 }
 
 /** The part of Bun's global this module uses (bun-types would clash with @types/node). */
@@ -23,15 +28,18 @@ interface BunSpawn {
   spawn(
     command: string[],
     options: {
-      env?: Record<string, string>;
+      env?: Record<string, string | undefined>;
       stdin: Uint8Array;
       stdout: "pipe";
       stderr: "pipe";
+      timeout?: number;
+      killSignal?: string;
     },
   ): {
     readonly stdout: ReadableStream<Uint8Array>;
     readonly stderr: ReadableStream<Uint8Array>;
     readonly exited: Promise<number>;
+    readonly signalCode: string | null;
   };
 }
 
@@ -53,27 +61,32 @@ export async function runProcess(
       stdin,
       stdout: "pipe",
       stderr: "pipe",
+      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs, killSignal: "SIGKILL" } : {}),
     });
     const [stdout, stderr, exitCode] = await Promise.all([
       new Response(child.stdout).text(),
       new Response(child.stderr).text(),
       child.exited,
     ]);
-    return { exitCode, stdout, stderr };
+    return { exitCode, ...(child.signalCode !== null ? { signal: child.signalCode } : {}), stdout, stderr };
   }
-  return runWithChildProcess(file, args, options.env, stdin);
+  return runWithChildProcess(file, args, options, stdin);
 }
 
 async function runWithChildProcess(
   file: string,
   args: readonly string[],
-  env: Readonly<Record<string, string>> | undefined,
+  { env, timeoutMs }: ProcessOptions,
   stdin: Uint8Array,
 ): Promise<ProcessOutput> {
   const { spawn } = await import("node:child_process");
   const { constants } = await import("node:os");
   return new Promise<ProcessOutput>((resolve, reject) => {
-    const child = spawn(file, [...args], { ...(env !== undefined ? { env } : {}), stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(file, [...args], {
+      ...(env !== undefined ? { env } : {}),
+      ...(timeoutMs !== undefined ? { timeout: timeoutMs, killSignal: "SIGKILL" } : {}),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
@@ -84,6 +97,7 @@ async function runWithChildProcess(
     child.on("close", (code, signal) => {
       resolve({
         exitCode: code ?? 128 + (signal !== null ? constants.signals[signal] : 0),
+        ...(signal !== null ? { signal } : {}),
         stdout: Buffer.concat(stdout).toString("utf8"),
         stderr: Buffer.concat(stderr).toString("utf8"),
       });

@@ -1,8 +1,10 @@
 // Running the netfilter tools (iptables-save/-restore, ip6tables-save/-restore, nft). They are
-// executed directly with an argument array, never through a shell, and act on the network
+// executed directly with an argument array, never through a shell (cni/spawn.ts: Bun.spawn in the
+// binary, a millisecond where node:child_process costs over ten), and act on the network
 // namespace the process runs in. Changes always go through the batch forms (`iptables-restore
 // --noflush`, `nft -f -`): one process per change set, applied atomically by the kernel.
 
+import type { ProcessOutput } from "../cni/spawn";
 import type { IpFamily } from "../native/netlink/ip";
 
 /** How long iptables-restore waits for the xtables lock held by kube-proxy, flannel or a peer. */
@@ -46,31 +48,22 @@ export class FirewallToolError extends Error {
 
 /** Runs `tool args...`, optionally feeding `stdin`; resolves with stdout, rejects with FirewallToolError. */
 export async function runTool(tool: string, args: readonly string[], stdin = ""): Promise<string> {
-  const { spawn } = await import("node:child_process");
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(tool, args, {
-      stdio: ["pipe", "pipe", "pipe"],
-      timeout: TOOL_TIMEOUT_MS,
-      killSignal: "SIGKILL",
+  const { runProcess } = await import("../cni/spawn");
+  let output: ProcessOutput;
+  try {
+    output = await runProcess(tool, args, {
+      stdin,
+      timeoutMs: TOOL_TIMEOUT_MS,
       // The C locale keeps the tools' messages stable for the error parsing below.
       env: { ...process.env, LC_ALL: "C" },
     });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.stdin.on("error", () => {}); // a tool that fails early closes its stdin; its status says why
-    child.on("error", (error) =>
-      reject(new FirewallToolError(tool, args, { input: stdin, reason: "could not be run" }, { cause: error })),
-    );
-    child.on("close", (status, signal) => {
-      const err = Buffer.concat(stderr).toString("utf8");
-      if (status === 0) return resolve(Buffer.concat(stdout).toString("utf8"));
-      const failure = status !== null ? { exitStatus: status } : { reason: `was killed by ${signal ?? "a signal"}` };
-      reject(new FirewallToolError(tool, args, { ...failure, stderr: err, input: stdin }));
-    });
-    child.stdin.end(stdin);
-  });
+  } catch (error: unknown) {
+    throw new FirewallToolError(tool, args, { input: stdin, reason: "could not be run" }, { cause: error });
+  }
+  if (output.exitCode === 0 && output.signal === undefined) return output.stdout;
+  const failure =
+    output.signal === undefined ? { exitStatus: output.exitCode } : { reason: `was killed by ${output.signal}` };
+  throw new FirewallToolError(tool, args, { ...failure, stderr: output.stderr, input: stdin });
 }
 
 export type IptablesTable = "nat" | "filter";
