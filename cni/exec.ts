@@ -1,10 +1,10 @@
 // Finding a plugin in CNI_PATH and running it as a child process.
 
 import { statSync } from "node:fs";
-import { join } from "node:path";
 
 import type { Env } from "./io";
 import { InvalidPluginNameError, type PluginOutput, type PluginRunner, PluginNotFoundError } from "./invoke";
+import { joinPath } from "./path";
 
 /** The first `<dir>/<type>` that is a regular file (after symlinks), as libcni's FindInPath. */
 export async function findInPath(type: string, directories: readonly string[]): Promise<string> {
@@ -12,7 +12,7 @@ export async function findInPath(type: string, directories: readonly string[]): 
   if (type.includes("/")) throw new InvalidPluginNameError(`invalid plugin name: ${type}`);
   if (directories.length === 0) throw new PluginNotFoundError("no paths provided");
   for (const directory of directories) {
-    const path = join(directory, type);
+    const path = joinPath(directory, type);
     try {
       if (statSync(path).isFile()) return path;
     } catch {

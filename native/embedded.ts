@@ -8,8 +8,8 @@
 // directory necessarily allows execution. No path another user can write is ever loaded.
 
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
 
+import { directoryOf } from "../cni/path";
 import type { NativeBinding } from "./binding";
 import { dlopenAddon, type LoadAttempt, NativeLoadError } from "./loader";
 
@@ -80,7 +80,7 @@ interface Strategy {
 
 /** The strategies in order of preference; exported so tests can list what is tried. */
 export function strategies(executablePath: string): readonly Strategy[] {
-  const directory = dirname(executablePath);
+  const directory = directoryOf(executablePath);
   return [
     { method: "memfd_create (sealed anonymous memory file)", create: createSealableMemfd, finish: sealMemfd },
     {

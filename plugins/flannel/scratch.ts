@@ -5,8 +5,7 @@
 // The temporary file is always a new one (O_EXCL) and no symlink is ever followed, in writing or
 // reading, so an entry planted in the directory cannot redirect what a root plugin writes or reads.
 
-import { join } from "node:path";
-
+import { joinPath } from "../../cni/path";
 import { validateContainerId } from "../../cni/validate";
 
 // Container IDs start with an alphanumeric (cni/validate.ts), so these names never collide with one.
@@ -20,14 +19,14 @@ export class ScratchDir {
   }
 
   pathOf(containerId: string): string {
-    return join(this.dataDir, containerId);
+    return joinPath(this.dataDir, containerId);
   }
 
   async save(containerId: string, bytes: Uint8Array): Promise<void> {
     const fs = await import("node:fs");
     const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = fs.constants;
     fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
-    const temporary = join(this.dataDir, `${TEMPORARY_PREFIX}${containerId}-${process.pid}`);
+    const temporary = joinPath(this.dataDir, `${TEMPORARY_PREFIX}${containerId}-${process.pid}`);
     // Whatever has this name is a leftover of a killed plugin that had the same PID.
     fs.rmSync(temporary, { force: true });
     try {
@@ -106,14 +105,14 @@ export class ScratchDir {
     for (const name of names) {
       // `.tmp-<containerID>-<pid>`: another container's ID may extend this one's, its pid cannot.
       if (name.startsWith(prefix) && /^[0-9]+$/.test(name.slice(prefix.length))) {
-        rmSync(join(this.dataDir, name), { force: true });
+        rmSync(joinPath(this.dataDir, name), { force: true });
       }
     }
   }
 
   async removeLeftover(name: string): Promise<void> {
     const { rmSync } = await import("node:fs");
-    rmSync(join(this.dataDir, name), { force: true });
+    rmSync(joinPath(this.dataDir, name), { force: true });
   }
 }
 
