@@ -146,49 +146,57 @@ export function decodeMessages(datagram: Uint8Array): Message[] {
 
 /** Read access to a decoded attribute list. Types are compared without the NESTED/BYTEORDER bits. */
 export class Attributes {
-  private readonly entries: readonly { readonly type: number; readonly data: Uint8Array }[];
+  private readonly bytesView: Uint8Array;
+  // Where each attribute's data lies, by index: subarrays are made only for the attributes read
+  // (a link message carries about fifty, of which a decoder reads a dozen).
+  private readonly types: readonly number[];
+  private readonly starts: readonly number[];
+  private readonly ends: readonly number[];
 
-  private constructor(entries: readonly { readonly type: number; readonly data: Uint8Array }[]) {
-    this.entries = entries;
+  private constructor(bytes: Uint8Array, types: number[], starts: number[], ends: number[]) {
+    this.bytesView = bytes;
+    this.types = types;
+    this.starts = starts;
+    this.ends = ends;
   }
 
   static decode(bytes: Uint8Array): Attributes {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const entries: { type: number; data: Uint8Array }[] = [];
+    const types: number[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
     let offset = 0;
     while (offset + NLA_HDRLEN <= bytes.length) {
       const length = view.getUint16(offset, true);
       if (length < NLA_HDRLEN || offset + length > bytes.length) {
         throw new NetlinkDecodeError(`attribute length ${length} at offset ${offset} of ${bytes.length}`);
       }
-      entries.push({
-        type: view.getUint16(offset + 2, true) & NLA_TYPE_MASK,
-        data: bytes.subarray(offset + NLA_HDRLEN, offset + length),
-      });
+      types.push(view.getUint16(offset + 2, true) & NLA_TYPE_MASK);
+      starts.push(offset + NLA_HDRLEN);
+      ends.push(offset + length);
       offset += align4(length);
     }
     if (offset < bytes.length) {
       throw new NetlinkDecodeError(`${bytes.length - offset} bytes after the last attribute`);
     }
-    return new Attributes(entries);
+    return new Attributes(bytes, types, starts, ends);
   }
 
   /** The last attribute of this type (the kernel never repeats the ones read this way). */
   bytes(type: number): Uint8Array | undefined {
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const entry = this.entries[i];
-      if (entry !== undefined && entry.type === type) return entry.data;
-    }
-    return undefined;
+    const i = this.types.lastIndexOf(type);
+    return i === -1 ? undefined : this.data(i);
   }
 
   /** Every attribute of this type, in order (for lists such as multipath next hops). */
   all(type: number): Uint8Array[] {
-    return this.entries.filter((e) => e.type === type).map((e) => e.data);
+    const found: Uint8Array[] = [];
+    for (let i = 0; i < this.types.length; i++) if (this.types[i] === type) found.push(this.data(i));
+    return found;
   }
 
   has(type: number): boolean {
-    return this.bytes(type) !== undefined;
+    return this.types.includes(type);
   }
 
   u8(type: number): number | undefined {
@@ -221,7 +229,7 @@ export class Attributes {
     const data = this.bytes(type);
     if (data === undefined) return undefined;
     const end = data.indexOf(0);
-    return new TextDecoder().decode(end === -1 ? data : data.subarray(0, end));
+    return UTF8.decode(end === -1 ? data : data.subarray(0, end));
   }
 
   /** An address attribute (4 or 16 bytes, or exactly the family's size when one is given). */
@@ -239,7 +247,13 @@ export class Attributes {
     const data = this.bytes(type);
     return data === undefined ? undefined : Attributes.decode(data);
   }
+
+  private data(index: number): Uint8Array {
+    return this.bytesView.subarray(this.starts[index], this.ends[index]);
+  }
 }
+
+const UTF8 = new TextDecoder();
 
 function view(data: Uint8Array): DataView {
   return new DataView(data.buffer, data.byteOffset, data.byteLength);
