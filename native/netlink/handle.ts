@@ -252,8 +252,10 @@ export class Handle {
 
   addrList(filter: AddressFilter = {}): Address[] {
     const family = filter.family === undefined ? AF_UNSPEC : familyNumber(filter.family);
+    // The kernel filters by link when it checks requests strictly (4.20+); older ones send all.
+    const body = encodeIfAddr(family, 0, 0, 0, filter.linkIndex ?? 0);
     return this.connection
-      .dump({ operation: "addrList", type: RTM_GETADDR, body: encodeIfAddr(family, 0, 0, 0, 0) })
+      .dump({ operation: "addrList", type: RTM_GETADDR, body })
       .filter((m) => m.type === RTM_NEWADDR && ipFamilyOf(m.payload[0] ?? 0) !== undefined)
       .map((m) => decodeAddress(m.payload))
       .filter((a) => filter.linkIndex === undefined || a.linkIndex === filter.linkIndex)

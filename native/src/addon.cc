@@ -168,10 +168,15 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
   }
 
   // Extended acks carry the kernel's own explanation of a failure; capped acks keep error replies
-  // small. Both are best effort: older kernels simply do not offer them.
+  // small; strict checking makes the kernel honour a dump request's filters (an address dump of
+  // one link returns that link's addresses, not every address of the namespace). All three are
+  // best effort: older kernels simply do not offer them, and callers filter replies anyway.
   int on = 1;
   setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof on);
   setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &on, sizeof on);
+#ifdef NETLINK_GET_STRICT_CHK
+  setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on);
+#endif
   return Napi::Number::New(env, fd);
 }
 

@@ -2,7 +2,17 @@
 
 import { expect } from "chai";
 
-import { IFA_F_NODAD, IFA_F_NOPREFIXROUTE } from "../../../native/netlink/constants";
+import { loadNative } from "../../../native/loader";
+import { encodeIfAddr } from "../../../native/netlink/address";
+import { NetlinkConnection } from "../../../native/netlink/connection";
+import {
+  AF_INET,
+  IFA_F_NODAD,
+  IFA_F_NOPREFIXROUTE,
+  NETLINK_ROUTE,
+  RTM_GETADDR,
+  RTM_NEWADDR,
+} from "../../../native/netlink/constants";
 import { isNetlinkError } from "../../../native/netlink/errors";
 import { type IpAddress, type IpAddressInfo, thrown, useNetns } from "./fixture";
 
@@ -98,5 +108,24 @@ describe("Handle: addresses", () => {
       "10.22.0.1",
       "10.22.9.1",
     ]);
+  });
+
+  it("has the kernel filter an address dump by link (strict checking), not only the codec", async () => {
+    host.ns.ip("addr", "add", "10.22.0.1/24", "dev", "br0");
+    const connection = NetlinkConnection.open(await loadNative(), NETLINK_ROUTE, host.ns.path);
+    try {
+      const replies = connection.dump({
+        operation: "addrList",
+        type: RTM_GETADDR,
+        body: encodeIfAddr(AF_INET, 0, 0, 0, br0),
+      });
+      const indexes = replies
+        .filter((m) => m.type === RTM_NEWADDR)
+        .map((m) => new DataView(m.payload.buffer, m.payload.byteOffset).getUint32(4, true));
+      // lo's 127.0.0.1 would be in an unfiltered dump.
+      expect(indexes).to.deep.equal([br0]);
+    } finally {
+      connection.close();
+    }
   });
 });

@@ -153,7 +153,7 @@ describe("addresses", () => {
   describe("addrList", () => {
     const datagram = (): Uint8Array => concat(message(V4), message(MCTP), message(V6), DONE);
 
-    it("dumps with a bare ifaddrmsg, skips non-IP families, and filters by link and family", () => {
+    it("dumps with the family and link in the ifaddrmsg, skips non-IP families, and filters replies itself", () => {
       const { handle, kernel } = fakeHandle(
         () => [datagram()],
         () => [datagram()],
@@ -166,7 +166,7 @@ describe("addresses", () => {
         [
           hex`18000000 1600 0103 00000000 00000000  00 00 00 00 00000000  # RTM_GETADDR, REQUEST|DUMP, AF_UNSPEC`,
           hex`18000000 1600 0103 00000000 00000000  0a 00 00 00 00000000  # AF_INET6`,
-          hex`18000000 1600 0103 00000000 00000000  00 00 00 00 00000000`,
+          hex`18000000 1600 0103 00000000 00000000  00 00 00 00 04000000  # link 4 (strict checking)`,
         ].map(dump),
       );
     });
