@@ -44,7 +44,7 @@ export function canonicalIp(address: string): string {
 export function ipToBytes(address: string): Uint8Array {
   switch (ipFamily(address)) {
     case 4:
-      return Uint8Array.from(new Address4(address).toArray());
+      return new Uint8Array(new Address4(address).toArray());
     case 6: {
       // toUnsignedByteArray() is a big integer's minimal encoding ("::1" gives one byte): left-pad.
       const minimal = new Address6(address).toUnsignedByteArray();
@@ -59,7 +59,7 @@ export function ipToBytes(address: string): Uint8Array {
 
 export function bytesToIp(bytes: Uint8Array): string {
   if (bytes.length === 4) return bytes.join(".");
-  if (bytes.length === 16) return Address6.fromByteArray(Array.from(bytes)).correctForm();
+  if (bytes.length === 16) return Address6.fromByteArray([...bytes]).correctForm();
   throw new RangeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
 }
 

@@ -1,11 +1,13 @@
 // Random names and addresses for the links the plugin creates.
 
+import { bytesToMac, hexOctets } from "../../native/netlink/link";
+
 /** A name collision is retried with a new random name this many times, as the reference does. */
 export const NAME_ATTEMPTS = 10;
 
 /** `veth` and 8 hex digits from 4 random bytes, as the reference names host ends. */
 export function randomVethName(): string {
-  return `veth${hex(crypto.getRandomValues(new Uint8Array(4)))}`;
+  return `veth${hexOctets(crypto.getRandomValues(new Uint8Array(4)), "")}`;
 }
 
 /**
@@ -15,9 +17,5 @@ export function randomVethName(): string {
 export function randomMac(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
   bytes[0] = ((bytes[0] ?? 0) & 0xfe) | 0x02;
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(":");
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return bytesToMac(bytes);
 }
