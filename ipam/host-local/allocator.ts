@@ -130,10 +130,13 @@ function allocateFromSet(store: Store, set: RangeSet, index: number, owner: Atta
   }
 
   const last = store.lastReserved(index);
-  for (const { range, value } of set.candidates(last === undefined ? undefined : parseAddress(last.trim()))) {
-    const address = range.address(value);
-    const text = reserveAt(address);
-    if (text !== undefined) return result(text, address);
+  for (const { range, from, to } of set.walk(last === undefined ? undefined : parseAddress(last.trim()))) {
+    for (let value = from; value <= to; value++) {
+      if (!range.isAllocatable(value)) continue;
+      const address = range.address(value);
+      const text = reserveAt(address);
+      if (text !== undefined) return result(text, address);
+    }
   }
   throw failed(`no IP addresses available in range set: ${set}`);
 }

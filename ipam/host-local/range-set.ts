@@ -2,6 +2,8 @@
 // one subnet; a range set is an ordered list of ranges of one family, and yields one address per
 // ADD. Candidates are walked round-robin: after the last address reserved in the set, through the
 // end of its range, on through the following ranges, wrapping around, and that address last.
+// The walk is a list of stretches rather than a generator: JavaScriptCore compiles the generator
+// machinery from JavaScript source at first use (about 185 thousand instructions per process).
 
 import type { IpFamily } from "../../native/netlink/ip";
 import { type Address, formatAddress } from "./address";
@@ -43,11 +45,6 @@ export class Range {
     return value !== this.gateway && value !== this.network && !(this.family === 4 && value === this.last);
   }
 
-  /** The allocatable addresses of [from, to], in order. */
-  *allocatable(from: bigint, to: bigint): Generator<bigint> {
-    for (let value = from; value <= to; value++) if (this.isAllocatable(value)) yield value;
-  }
-
   /** How many addresses the range can hand out. */
   capacity(): bigint {
     const excluded = new Set([this.gateway, this.network, ...(this.family === 4 ? [this.last] : [])]);
@@ -70,10 +67,11 @@ export class Range {
   }
 }
 
-/** An address a range may hand out. */
-export interface Candidate {
+/** Part of a walk over a range set: the addresses [from, to] of one range, to try in order. */
+export interface Stretch {
   readonly range: Range;
-  readonly value: bigint;
+  readonly from: bigint;
+  readonly to: bigint;
 }
 
 export class RangeSet {
@@ -105,29 +103,26 @@ export class RangeSet {
   }
 
   /**
-   * Every allocatable address once, round-robin after `lastReserved` (which comes last). Without
+   * Every address of the set once, round-robin after `lastReserved` (which comes last). Without
    * it, or when it is no longer in the set (the config changed), from the start of the first range.
+   * The caller skips what a range does not hand out (Range.isAllocatable).
    */
-  *candidates(lastReserved: Address | undefined): Generator<Candidate> {
+  walk(lastReserved: Address | undefined): Stretch[] {
     const resumeIn = lastReserved === undefined ? -1 : this.ranges.findIndex((r) => r.contains(lastReserved));
     if (lastReserved === undefined || resumeIn === -1) {
-      for (const range of this.ranges) yield* rangeCandidates(range, range.start, range.end);
-      return;
+      return this.ranges.map((range) => ({ range, from: range.start, to: range.end }));
     }
     const current = this.ranges[resumeIn]!;
-    yield* rangeCandidates(current, lastReserved.value + 1n, current.end);
+    const stretches: Stretch[] = [{ range: current, from: lastReserved.value + 1n, to: current.end }];
     for (let k = 1; k < this.ranges.length; k++) {
       const range = this.ranges[(resumeIn + k) % this.ranges.length]!;
-      yield* rangeCandidates(range, range.start, range.end);
+      stretches.push({ range, from: range.start, to: range.end });
     }
-    yield* rangeCandidates(current, current.start, lastReserved.value);
+    stretches.push({ range: current, from: current.start, to: lastReserved.value });
+    return stretches;
   }
 
   toString(): string {
     return this.ranges.join(",");
   }
-}
-
-function* rangeCandidates(range: Range, from: bigint, to: bigint): Generator<Candidate> {
-  for (const value of range.allocatable(from, to)) yield { range, value };
 }

@@ -32,9 +32,10 @@ const address = (text: string): Address => parseAddress(text)!;
 /** The first `count` candidates of a set (all of them when count is omitted). */
 function candidates(set: RangeSet, last?: string, count = Infinity): string[] {
   const out: string[] = [];
-  for (const { range, value } of set.candidates(last === undefined ? undefined : address(last))) {
-    if (out.length >= count) break;
-    out.push(formatAddress(range.address(value)));
+  for (const { range, from, to } of set.walk(last === undefined ? undefined : address(last))) {
+    for (let value = from; value <= to && out.length < count; value++) {
+      if (range.isAllocatable(value)) out.push(formatAddress(range.address(value)));
+    }
   }
   return out;
 }
