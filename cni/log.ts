@@ -61,13 +61,21 @@ export function createLogSink(options: LogOptions): LogSink {
     });
   };
 
-  const make = (meta: LogMeta): Logger => ({
-    error: (message, extra) => emit({ level: "error", message, meta: { ...meta, ...extra } }),
-    warn: (message, extra) => emit({ level: "warn", message, meta: { ...meta, ...extra } }),
-    info: (message, extra) => emit({ level: "info", message, meta: { ...meta, ...extra } }),
-    debug: (message, extra) => emit({ level: "debug", message, meta: { ...meta, ...extra } }),
-    child: (extra) => make({ ...meta, ...extra }),
-  });
+  // A level below the threshold costs one comparison: its record is never built.
+  const make = (meta: LogMeta): Logger => {
+    const at =
+      (level: LogLevel) =>
+      (message: string, extra?: LogMeta): void => {
+        if (LOG_LEVELS.indexOf(level) <= threshold) emit({ level, message, meta: { ...meta, ...extra } });
+      };
+    return {
+      error: at("error"),
+      warn: at("warn"),
+      info: at("info"),
+      debug: at("debug"),
+      child: (extra) => make({ ...meta, ...extra }),
+    };
+  };
 
   return {
     logger: make({}),

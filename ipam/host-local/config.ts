@@ -134,10 +134,10 @@ function parseRangeSet(value: unknown, key: string): KeyedRangeSet {
   const family = ranges[0]!.family;
   const other = ranges.findIndex((range) => range.family !== family);
   if (other !== -1) throw invalidKey(`${key}[${other}]`, `mixed address families in one range set`);
-  ranges.forEach((range, j) => {
+  for (const [j, range] of ranges.entries()) {
     const earlier = ranges.slice(0, j).findIndex((r) => r.overlaps(range));
     if (earlier !== -1) throw invalidKey(`${key}[${j}]`, `${range} overlaps ${key}[${earlier}] (${ranges[earlier]})`);
-  });
+  }
   return { key, set: new RangeSet(ranges) };
 }
 
@@ -195,10 +195,10 @@ function optionalAddress(reader: JsonReader, name: string, family: 4 | 6): Addre
 
 function checkRangeSets(keyed: readonly KeyedRangeSet[], config: NetConf): void {
   if (keyed.length === 0) throw invalidKey("ipam.ranges", "no IP ranges specified");
-  keyed.forEach(({ key, set }, i) => {
+  for (const [i, { key, set }] of keyed.entries()) {
     const earlier = keyed.slice(0, i).find((other) => other.set.overlaps(set));
     if (earlier !== undefined) throw invalidKey(key, `range set overlaps range set ${earlier.key}`);
-  });
+  }
   // Results before 0.3.0 hold one IPv4 and one IPv6 address.
   for (const family of [4, 6] as const) {
     const count = keyed.filter((k) => k.set.family === family).length;
