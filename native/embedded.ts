@@ -40,7 +40,8 @@ async function openLibc(): Promise<Libc> {
   });
   const { memfd_create, fcntl, __errno_location } = libc.symbols;
   return {
-    memfdCreate: (name, flags) => memfd_create(Buffer.from(`${name}\0`), flags),
+    // A TextEncoder, not Buffer.from: Bun's Buffer.from costs 300 thousand instructions at first use.
+    memfdCreate: (name, flags) => memfd_create(new TextEncoder().encode(`${name}\0`), flags),
     addSeals: (fd, seals) => fcntl(fd, F_ADD_SEALS, seals),
     errno: () => read.i32(__errno_location()),
   };
