@@ -1,5 +1,5 @@
-// Running a child process with bytes on its stdin and its output captured, without a shell: exec'd
-// delegates, and the netfilter tools (iptables-save/-restore, nft).
+// Running a child process with bytes on its stdin and its output captured, never through a shell,
+// for exec'd delegates and the netfilter tools (iptables-save/-restore, nft).
 //
 // In the compiled binary this uses Bun.spawn: measured on the project's VM, a spawn through Bun's
 // node:child_process costs 16-19 ms before the child gets its stdin (its stream layer loads and

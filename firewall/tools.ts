@@ -1,7 +1,7 @@
 // Running the netfilter tools (iptables-save/-restore, ip6tables-save/-restore, nft). They are
-// executed directly with an argument array, never through a shell (cni/spawn.ts: Bun.spawn in the
-// binary, a millisecond where node:child_process costs over ten), and act on the network
-// namespace the process runs in. Changes always go through the batch forms (`iptables-restore
+// executed directly with an argument array, never through a shell (cni/spawn.ts, which in the
+// binary takes a millisecond where Node's child-process module costs over ten), and act on the
+// network namespace the process runs in. Changes always go through the batch forms (`iptables-restore
 // --noflush`, `nft -f -`): one process per change set, applied atomically by the kernel.
 
 import type { ProcessOutput } from "../cni/spawn";

@@ -1,7 +1,6 @@
-// No shell ever runs with input: the product code starts processes in two places only (cni/spawn.ts
-// for delegates and nft, firewall/tools.ts for the netfilter tools), both with an argument array,
-// and nothing anywhere asks for a shell. This reads the sources, so that a new call site has to be
-// added here on purpose.
+// No shell ever runs with input: the product code starts processes in one place only (cni/spawn.ts,
+// for delegates and the netfilter tools), with an argument array, and nothing anywhere asks for a
+// shell. This reads the sources, so that a new call site has to be added here on purpose.
 
 import { expect } from "chai";
 import { readdirSync, readFileSync } from "node:fs";
@@ -10,7 +9,7 @@ import { join, relative } from "node:path";
 import { REPO_ROOT } from "../../helpers/suite";
 
 const PRODUCT_DIRS = ["cmd", "cni", "native", "plugins", "ipam", "firewall", "agent", "tools"];
-const PROCESS_STARTERS = ["cni/spawn.ts", "firewall/tools.ts"];
+const PROCESS_STARTERS = ["cni/spawn.ts"];
 /** The binary replacing itself without Bun's variables: the decision, its caller, the addon's execve. */
 const SELF_REEXECUTION = ["cmd/runtime-environment.ts", "cmd/exec-clean.ts", "native/binding.ts", "native/src/addon.cc"];
 
@@ -36,7 +35,7 @@ describe("security: no shell", () => {
     expect(files.map((f) => f.path)).to.include.members([...PROCESS_STARTERS, "native/src/addon.cc"]);
   });
 
-  it("starts processes only in cni/spawn.ts and firewall/tools.ts (and re-executes itself, see cmd/runtime-environment.ts)", () => {
+  it("starts processes only in cni/spawn.ts (and re-executes itself, see cmd/runtime-environment.ts)", () => {
     const starters = files.filter(({ text }) => /node:child_process|Bun\.spawn|\bbun\.spawn\(|\bexecve\b/.test(text));
     expect(starters.map((f) => f.path).sort()).to.deep.equal([...PROCESS_STARTERS, ...SELF_REEXECUTION].sort());
   });
