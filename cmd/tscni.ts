@@ -3,9 +3,9 @@
 
 import embeddedAddon from "../native/build/Release/tscni_native.node" with { type: "file" };
 import { setNativeLoader } from "../native/loader";
+import { execWithoutEngineSignal } from "./exec-clean";
 import { main } from "./main";
 import { processIo } from "./process-io";
-import { execWithoutEngineSignal } from "./exec-clean";
 import { dropRuntimeControls } from "./runtime-environment";
 
 setNativeLoader(async () => (await import("../native/embedded")).loadEmbeddedAddon(embeddedAddon));

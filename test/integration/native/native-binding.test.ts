@@ -1,5 +1,6 @@
 // The addon itself: entering and leaving namespaces, sysctls inside a namespace, system errors
-// shaped like Node's, flock, receive timeouts, and the argument checks at the C++ boundary.
+// shaped like Node's, flock, receive timeouts, the argument checks at the C++ boundary, and a
+// failed execveIgnoring (a successful one is tested on the binary: test/integration/binary).
 
 import { expect } from "chai";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -31,6 +32,7 @@ describe("native addon", () => {
       "sysctlRead",
       "sysctlWrite",
       "flock",
+      "execveIgnoring",
     ]) {
       expect(native).to.have.property(name).that.is.a("function");
     }
@@ -199,6 +201,28 @@ describe("native addon", () => {
       native.flock(first, LOCK_SH);
       native.flock(second, LOCK_SH | LOCK_NB);
       expect(thrown(() => native.flock(third, LOCK_EX | LOCK_NB))).to.include({ errno: -11 });
+    });
+  });
+
+  describe("execveIgnoring", () => {
+    const SIGPWR = 30;
+    const ignoredSignals = (): bigint => {
+      const line = readFileSync("/proc/self/status", "utf8").split("\n").find((l) => l.startsWith("SigIgn:"));
+      return BigInt(`0x${line?.split(/\s+/)[1] ?? "0"}`);
+    };
+    const isIgnored = (signal: number): boolean => ((ignoredSignals() >> BigInt(signal - 1)) & 1n) === 1n;
+
+    it("throws execve's system error when the file cannot run, with the signal's disposition restored", () => {
+      expect(isIgnored(SIGPWR)).to.equal(false);
+      const error = thrown(() => native.execveIgnoring(SIGPWR, "/nonexistent/tscni", ["tscni"], ["A=b"]));
+      expect(error).to.include({ syscall: "execve", code: "ENOENT", path: "/nonexistent/tscni" });
+      expect(isIgnored(SIGPWR)).to.equal(false);
+    });
+
+    it("refuses arguments that are not string arrays", () => {
+      const call = native.execveIgnoring as unknown as (...args: unknown[]) => void;
+      expect(() => call(SIGPWR, "/bin/true", "tscni", [])).to.throw(TypeError, /usage: execveIgnoring/);
+      expect(() => call(SIGPWR, "/bin/true", ["tscni", 1], [])).to.throw(TypeError, /usage: execveIgnoring/);
     });
   });
 });

@@ -1,10 +1,12 @@
 // The checks on the TypeScript side of the addon boundary: the shape and ABI of what a dlopen()
-// returned, the validation of sysctl keys and descriptors, and the loader's error reporting.
+// returned, the validation of sysctl keys, descriptors and execve arguments, and the loader's error
+// reporting.
 
 import { expect } from "chai";
 
 import {
   asNativeBinding,
+  checkExecArguments,
   checkFd,
   checkSysctlKey,
   EXPECTED_ABI_VERSION,
@@ -113,6 +115,24 @@ describe("native binding", () => {
         "write /run/netns/fake net/ipv4/ip_forward 0",
       ]);
     });
+  });
+
+  describe("checkExecArguments", () => {
+    it("accepts a file, arguments and NAME=value entries", () => {
+      expect(() => checkExecArguments("/opt/cni/bin/tscni", ["bridge"], ["CNI_COMMAND=ADD", "EMPTY="])).not.to.throw();
+    });
+
+    for (const [what, file, argv, envp] of [
+      ["a NUL in the file", "/opt/cni/bin/tscni\0x", [], []],
+      ["a NUL in an argument", "/bin/true", ["a\0b"], []],
+      ["a NUL in an environment entry", "/bin/true", [], ["A=b\0c"]],
+      ["an entry without '='", "/bin/true", [], ["JUSTANAME"]],
+      ["an entry with an empty name", "/bin/true", [], ["=value"]],
+    ] as const) {
+      it(`rejects ${what}`, () => {
+        expect(() => checkExecArguments(file, argv, envp)).to.throw(RangeError);
+      });
+    }
   });
 
   describe("checkFd and flock constants", () => {
