@@ -14,13 +14,10 @@
 // The kernel is read with `ip -j` / `bridge -j` inside the node namespaces, etcd with etcdctl.
 
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual as isDeepEqual } from "node:util";
 
 import {
-  type Conflist,
   kernelPeerEntries,
   OverlayCluster,
   type OverlayNode,
@@ -30,8 +27,8 @@ import {
 } from "../../netlab/overlay-cluster";
 import { eventually, type Pod } from "../helpers/cluster";
 import { TestEtcd } from "../helpers/etcd";
-import { testNamespaces } from "../helpers/netns";
-import { BUILT_BINARY, DRIVER, REFERENCE_PLUGINS, REPO_ROOT, scratchDir, suiteDir } from "../helpers/suite";
+import { scratchDir } from "../helpers/suite";
+import { suiteOverlayOptions } from "../helpers/suite-overlay";
 
 const OUTAGE_SECONDS = Number(process.env["TSCNI_RESILIENCE_OUTAGE_SECONDS"] ?? "10");
 const UNDERLAY_PREFIX = "192.168.77";
@@ -96,17 +93,9 @@ describe(`agent resilience: three nodes on etcd, an etcd outage of ${OUTAGE_SECO
   const addresses = new Map<OverlayNode, string>();
 
   before(async () => {
-    const conflist = JSON.parse(readFileSync(join(REPO_ROOT, "conf/10-flannel.conflist"), "utf8")) as Conflist;
     const host = `${UNDERLAY_PREFIX}.1`;
     overlay = new OverlayCluster({
-      namespaces: testNamespaces,
-      dir: scratchDir("resilience"),
-      underlayPrefix: UNDERLAY_PREFIX,
-      agentBinary: BUILT_BINARY,
-      driverBinary: DRIVER,
-      cniPath: [suiteDir(), REFERENCE_PLUGINS],
-      conflist,
-      reconcileIntervalSeconds: RECONCILE_SECONDS,
+      ...suiteOverlayOptions(scratchDir("resilience"), UNDERLAY_PREFIX, RECONCILE_SECONDS),
       store: { kind: "etcd", endpoints: [`http://${host}:2379`] },
     });
     etcd = await TestEtcd.start(overlay.cluster.underlay, { host });

@@ -10,13 +10,12 @@ import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import IPCIDR from "ip-cidr";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual as isDeepEqual } from "node:util";
 
 import {
-  type Conflist,
   kernelPeerEntries,
   type OverlayNode,
   OverlayCluster,
@@ -28,8 +27,8 @@ import type { Netns } from "../../netlab/netns";
 import { eventually, type Pod } from "../helpers/cluster";
 import { TestEtcd } from "../helpers/etcd";
 import { NetlinkMonitor } from "../helpers/netlink-monitor";
-import { testNamespaces } from "../helpers/netns";
-import { BUILT_BINARY, DRIVER, REFERENCE_PLUGINS, REPO_ROOT, scratchDir, suiteDir } from "../helpers/suite";
+import { scratchDir } from "../helpers/suite";
+import { suiteOverlayOptions } from "../helpers/suite-overlay";
 
 const UNDERLAY_PREFIX = "192.168.77";
 const NET_CONF = { Network: "10.244.0.0/16", Backend: { Type: "vxlan" } };
@@ -46,17 +45,7 @@ for (const storeKind of ["file", "etcd"] as const) {
 
     before(async () => {
       const dir = scratchDir("overlay");
-      const conflist = JSON.parse(readFileSync(join(REPO_ROOT, "conf/10-flannel.conflist"), "utf8")) as Conflist;
-      const options = {
-        namespaces: testNamespaces,
-        dir,
-        underlayPrefix: UNDERLAY_PREFIX,
-        agentBinary: BUILT_BINARY,
-        driverBinary: DRIVER,
-        cniPath: [suiteDir(), REFERENCE_PLUGINS],
-        conflist,
-        reconcileIntervalSeconds: RECONCILE_SECONDS,
-      };
+      const options = suiteOverlayOptions(dir, UNDERLAY_PREFIX, RECONCILE_SECONDS);
       if (storeKind === "file") {
         const storeDir = join(dir, "leases");
         const netConfPath = join(dir, "net-conf.json");
