@@ -6,7 +6,9 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import type { Netns } from "./netns";
-import { run, type RunResult } from "./run";
+import { run, runAsync, type RunResult } from "./run";
+
+export type DriverVerb = "add" | "check" | "del";
 
 export class CniDriver {
   /** The driver's executable (test/driver/bin/cnidriver). */
@@ -30,16 +32,36 @@ export class CniDriver {
   }
 
   /** `cnidriver <verb> <network> <netns>` inside `host`. */
-  run(
+  run(host: Netns, verb: DriverVerb, network: string, netns: string, env: Readonly<Record<string, string>>): RunResult {
+    const { args, options } = this.invocation(host, verb, network, netns, env);
+    return run("ip", args, options);
+  }
+
+  /** `run` without blocking the event loop, for several runs in flight (the soak). */
+  runAsync(
     host: Netns,
-    verb: "add" | "check" | "del",
+    verb: DriverVerb,
     network: string,
     netns: string,
     env: Readonly<Record<string, string>>,
-  ): RunResult {
-    return run("ip", ["netns", "exec", host.name, this.binary, verb, network, netns], {
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", NETCONFPATH: this.confDir, CNI_CACHE_DIR: this.cacheDir, ...env },
-    });
+  ): Promise<RunResult> {
+    const { args, options } = this.invocation(host, verb, network, netns, env);
+    return runAsync("ip", args, { ...options, timeout: 60_000 });
+  }
+
+  private invocation(
+    host: Netns,
+    verb: DriverVerb,
+    network: string,
+    netns: string,
+    env: Readonly<Record<string, string>>,
+  ) {
+    return {
+      args: ["netns", "exec", host.name, this.binary, verb, network, netns],
+      options: {
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", NETCONFPATH: this.confDir, CNI_CACHE_DIR: this.cacheDir, ...env },
+      },
+    };
   }
 
   remove(): void {
