@@ -125,8 +125,9 @@ for (const storeKind of ["file", "etcd"] as const) {
       const one = node(0);
       const mac = one.vtepMac();
       const wanted = wantedOn(one);
+      const deviceIndex = () => one.ns.ipJson<{ ifindex: number }[]>("link", "show", "flannel.1")[0]?.ifindex;
+      const deleted = deviceIndex();
       one.ns.ip("link", "del", "flannel.1");
-      expect(one.ns.ipJson<{ ifname: string }[]>("link", "show").map((l) => l.ifname)).to.not.include("flannel.1");
       const restored = await eventually(
         () => {
           try {
@@ -138,6 +139,10 @@ for (const storeKind of ["file", "etcd"] as const) {
         2 * RECONCILE_SECONDS * 1000,
       );
       expect(restored, `entries on ${one.name}: ${JSON.stringify(kernelPeerEntries(one.ns))}`).to.equal(true);
+      // The agent may recreate the device before a listing right after the delete could miss it: a
+      // new interface index is what shows that it was deleted and this is another device.
+      expect(deleted).to.be.a("number");
+      expect(deviceIndex()).to.not.equal(deleted);
       expect(one.vtepMac()).to.equal(mac);
       expect(await failedPairs()).to.deep.equal([]);
     });
